@@ -1,0 +1,237 @@
+"""SCOUT: who the accounts are (enrichment) and what they are doing (intent signals and scores).
+
+Research is cached per domain for the directive's TTL, so re-runs and backfills within it make no
+Exa calls; every call's cost lands in the ``exa_cost_ledger`` table.
+"""
+
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from revops_assets import warehouse
+from revops_assets.assets._common import (
+    DUCKDB_POOL,
+    as_of,
+    daily_partitions,
+    histogram_md,
+    table_metadata,
+    to_utc,
+    utc_now,
+)
+from revops_assets.directives import load_directives
+from revops_assets.resources.core import RevOpsConfig
+from revops_assets.resources._http import AuthError
+from revops_assets.resources.exa import CreditsExhausted, ExaResource
+
+PARTITIONED = dict(partitions_def=daily_partitions, pool=DUCKDB_POOL, metadata={"partition_expr": "snapshot_date"})
+RESEARCH_WORKERS = 8
+HOT_PAGE_CONFIDENCE = 0.6
+
+
+def accounts_from_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
+    """One row per domain: the CRM's firmographics (most common non-null value among its contacts)."""
+    def mode(s: pd.Series):
+        s = s.dropna()
+        return s.mode().iloc[0] if not s.empty else None
+
+    grouped = contacts.groupby("domain", sort=True)
+    return pd.DataFrame({
+        "company_name": grouped["company_name"].agg(mode),
+        "industry": grouped["industry"].agg(mode),
+        "employee_count": grouped["employee_count"].agg("max"),
+        "region": grouped["region"].agg(mode),
+        "country": grouped["country"].agg(mode),
+        "assigned_to": grouped["assigned_to"].agg(mode),
+        "contacts": grouped["contact_id"].count(),
+    }).reset_index()
+
+
+def _research(exa: ExaResource, domain: str, company: str | None, lookback_days: int) -> list[dict]:
+    """Company profile and recent news for one account: the only place SCOUT calls Exa."""
+    out = []
+    company_search = exa.search_company(domain)
+    out.append({"domain": domain, "kind": "company", "request_id": company_search.request_id,
+                "cost_dollars": company_search.cost_dollars,
+                "payload": json.dumps([r.model_dump(mode="json") for r in company_search.results], sort_keys=True)})
+    news = exa.search_news(company or domain, domain, start_published_date=date.today() - timedelta(days=lookback_days))
+    out.append({"domain": domain, "kind": "news", "request_id": news.request_id, "cost_dollars": news.cost_dollars,
+                "payload": json.dumps([r.model_dump(mode="json") for r in news.results], sort_keys=True)})
+    return out
+
+
+@dg.asset(group_name="scout", kinds={"exa", "duckdb"}, deps=["directives"], **PARTITIONED)
+def enriched_accounts(
+    context: dg.AssetExecutionContext, ghl_contacts: pd.DataFrame, exa: ExaResource,
+    revops: RevOpsConfig, warehouse_db: DuckDBResource,
+) -> pd.DataFrame:
+    """Accounts with firmographics and researched facts, each fact with its evidence URL and date."""
+    directives = load_directives(revops.settings.directives_dir)
+    research = directives.lead_processing.research
+    cutoff = as_of(context)
+    accounts = accounts_from_contacts(ghl_contacts)
+    now = utc_now()
+    with warehouse_db.get_connection() as conn:
+        cache = warehouse.read(conn, "research_cache")
+    fresh = set()
+    if not cache.empty:
+        cache["fetched_at"] = to_utc(cache["fetched_at"])
+        fresh = set(cache.loc[cache["fetched_at"] >= now - timedelta(days=research.ttl_days), "domain"])
+    todo = [(d, c) for d, c in zip(accounts["domain"], accounts["company_name"]) if d not in fresh]
+    failures: dict[str, str] = {}
+    fetched: list[dict] = []
+
+    def work(item):
+        domain, company = item
+        try:
+            return _research(exa, domain, company, research.news_lookback_days)
+        except (AuthError, CreditsExhausted):
+            raise  # a rejected key or an empty account fails every account: stop, say so
+        except Exception as exc:  # one account's research failing must not sink the others
+            failures[domain] = f"{type(exc).__name__}: {exc}"[:300]
+            return []
+
+    with ThreadPoolExecutor(RESEARCH_WORKERS) as pool:
+        for rows in pool.map(work, todo):
+            fetched.extend(rows)
+    if fetched:
+        new = pd.DataFrame(fetched).assign(fetched_at=now)
+        with warehouse_db.get_connection() as conn:
+            warehouse.upsert(conn, "research_cache", new[["domain", "kind", "fetched_at", "payload"]], keys=["domain", "kind"])
+            ledger = new[["domain", "kind", "request_id", "cost_dollars"]].assign(called_at=now, partition=context.partition_key)
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {warehouse.SCHEMA}")
+            warehouse.upsert(conn, "exa_cost_ledger", ledger, keys=["request_id"])
+            cache = warehouse.read(conn, "research_cache")
+        cache["fetched_at"] = to_utc(cache["fetched_at"])
+
+    profiles = _profiles(cache)
+    df = accounts.merge(profiles, on="domain", how="left")
+    df["employee_count"] = df["employee_count"].fillna(df.pop("exa_employees"))
+    df["facts"] = [
+        json.dumps([f for f in json.loads(facts) if f["date"] is None or f["date"] <= cutoff.date().isoformat()])
+        if isinstance(facts, str) else "[]" for facts in df["facts"]
+    ]
+    df["research_error"] = df["domain"].map(failures).astype("string")  # text even on a day with no failure
+    df["snapshot_date"] = pd.Timestamp(context.partition_key)
+    cost = float(sum(r["cost_dollars"] or 0 for r in fetched))
+    context.add_output_metadata(table_metadata(
+        df, ["domain", "company_name", "industry", "employee_count", "region"],
+        exa_calls=len(fetched), exa_cost_dollars=round(cost, 4), cache_hits=len(accounts) - len(todo),
+        research_failures=len(failures),
+    ))
+    return df
+
+
+def _profiles(cache: pd.DataFrame) -> pd.DataFrame:
+    """Flatten cached research into firmographics and dated, sourced facts per domain."""
+    rows = []
+    if cache.empty:
+        return pd.DataFrame(columns=["domain", "description", "founded_year", "exa_employees", "hq_country", "facts", "news"])
+    for domain, group in cache.groupby("domain"):
+        payload = {k: json.loads(p) for k, p in zip(group["kind"], group["payload"])}
+        fetched = group["fetched_at"].max().date().isoformat()
+        facts, news = [], []
+        description = founded = employees = country = None
+        for result in payload.get("company", [])[:1]:
+            for entity in result.get("entities") or []:
+                props = entity.get("properties") or {}
+                description = props.get("description")
+                founded = props.get("founded_year", props.get("foundedYear"))  # cached: exa-py's snake_case
+                employees = (props.get("workforce") or {}).get("total")
+                country = (props.get("headquarters") or {}).get("country")
+                for label, value in (("description", description), ("founded", founded), ("employees", employees), ("headquarters", country)):
+                    if value is not None:
+                        facts.append({"fact": f"{label}: {value}", "url": result.get("url"), "date": fetched})
+        for item in payload.get("news", []):
+            published = (item.get("published_date") or item.get("publishedDate") or "")[:10] or None
+            news.append({"title": item.get("title"), "url": item.get("url"), "published": published,
+                         "text": (item.get("text") or "")[:1500]})
+            facts.append({"fact": item.get("title"), "url": item.get("url"), "date": published})
+        rows.append({"domain": domain, "description": description, "founded_year": founded, "exa_employees": employees,
+                     "hq_country": country, "facts": json.dumps(facts), "news": json.dumps(news)})
+    return pd.DataFrame(rows)
+
+
+@dg.asset(
+    group_name="scout", kinds={"duckdb"}, deps=["directives"],
+    check_specs=[dg.AssetCheckSpec("confidence_in_range", asset="intent_signals"),
+                 dg.AssetCheckSpec("no_future_signals", asset="intent_signals")],
+    **PARTITIONED,
+)
+def intent_signals(
+    context: dg.AssetExecutionContext, enriched_accounts: pd.DataFrame, rb2b_visitors: pd.DataFrame, revops: RevOpsConfig
+):
+    """Buying signals found in the news (funding, hiring, leadership change, launch) and in website visits."""
+    from revops_assets.scoring.intent import classify_many
+    from revops_assets.scoring.intent_score import visits_to_signals
+
+    cutoff = as_of(context)
+    hot_pages = load_directives(revops.settings.directives_dir).lead_processing.intent.hot_pages
+    items = [(row.domain, n) for row in enriched_accounts.itertuples() for n in json.loads(row.news or "[]")]
+    items = [(d, n) for d, n in items if n.get("published") and n["published"] <= cutoff.date().isoformat()]
+    found = classify_many([f"{n.get('title') or ''}. {n.get('text') or ''}" for _, n in items],
+                          published=[n["published"] for _, n in items])
+    rows = [
+        {"domain": d, "type": s.type, "confidence": float(s.confidence), "published": n["published"],
+         "evidence_url": n.get("url"), "evidence": n.get("title"), "source": "news"}
+        for (d, n), signals in zip(items, found) for s in signals
+    ]
+    visits = rb2b_visitors.dropna(subset=["domain"]).rename(columns={"captured_url": "url"})
+    web = visits_to_signals(visits[["domain", "url", "seen_at"]])
+    # Pages the directive names as hot weigh like the hottest buying pages.
+    hot = web["evidence_url"].fillna("").str.contains("|".join(map(re.escape, hot_pages)) or "$^", regex=True)
+    web.loc[hot, "confidence"] = web.loc[hot, "confidence"].clip(lower=HOT_PAGE_CONFIDENCE)
+    rows += web.assign(published=web["published"].astype(str).str[:10], source="rb2b").to_dict("records")
+    df = pd.DataFrame(rows, columns=["domain", "type", "confidence", "published", "evidence_url", "evidence", "source"])
+    df["published"] = to_utc(df["published"])
+    df = df[df["published"] <= cutoff].sort_values(["domain", "published", "type"]).reset_index(drop=True)
+    df["snapshot_date"] = pd.Timestamp(context.partition_key)
+    yield dg.Output(df, metadata=table_metadata(
+        df, ["domain", "type", "confidence", "published", "evidence"],
+        by_type=dg.MetadataValue.json(df["type"].value_counts().to_dict()),
+    ))
+    yield dg.AssetCheckResult(check_name="confidence_in_range", passed=bool(df["confidence"].between(0, 1).all()))
+    late = int((df["published"] > cutoff).sum())
+    yield dg.AssetCheckResult(check_name="no_future_signals", passed=late == 0, metadata={"published_after_day": late})
+
+
+@dg.asset(
+    group_name="scout", kinds={"duckdb"}, deps=["directives"],
+    check_specs=[
+        dg.AssetCheckSpec("score_in_range", asset="intent_scores"),
+        dg.AssetCheckSpec("explanation_adds_up", asset="intent_scores"),
+        dg.AssetCheckSpec("no_future_evidence", asset="intent_scores"),
+    ],
+    **PARTITIONED,
+)
+def intent_scores(context: dg.AssetExecutionContext, intent_signals: pd.DataFrame, revops: RevOpsConfig):
+    """0-100 per account: decayed, capped sum of weighted signals, with every point explained."""
+    from revops_assets.scoring.intent_score import score_intent
+
+    rules = load_directives(revops.settings.directives_dir).lead_processing.intent
+    cutoff = as_of(context)
+    scores = score_intent(intent_signals, as_of=cutoff.date(), weights=rules.weights,
+                          half_life_days=rules.half_life_days, cap=rules.cap)
+    scores = scores.sort_values(["intent_score", "domain"], ascending=[False, True]).reset_index(drop=True)
+    scores["snapshot_date"] = pd.Timestamp(context.partition_key)
+    contributions = [json.loads(c) for c in scores["contributions"]]
+    sums = pd.Series([round(sum(p["points"] for p in c), 6) for c in contributions], index=scores.index)
+    latest = max((p["published"] for c in contributions for p in c if p.get("published")), default=None)
+    yield dg.Output(scores, metadata=table_metadata(
+        scores, ["domain", "intent_score", "contributions"],
+        distribution=histogram_md(scores["intent_score"], [0, 10, 20, 40, 60, 80, 100], "intent"),
+        mean_score=float(scores["intent_score"].mean()) if len(scores) else 0.0,
+    ))
+    yield dg.AssetCheckResult(check_name="score_in_range", passed=bool(scores["intent_score"].between(0, rules.cap).all()))
+    mismatch = int((abs(sums - scores["intent_score"]) > 0.011).sum())
+    yield dg.AssetCheckResult(check_name="explanation_adds_up", passed=mismatch == 0, metadata={"mismatches": mismatch})
+    future = latest is not None and str(latest)[:10] > cutoff.date().isoformat()
+    yield dg.AssetCheckResult(check_name="no_future_evidence", passed=not future, metadata={"latest_evidence": str(latest)})
+
+
+SCOUT_ASSETS = [enriched_accounts, intent_signals, intent_scores]

@@ -1,0 +1,239 @@
+"""Directives: business rules as markdown with validated YAML front matter (Layer 1 of the seed).
+
+The front matter holds the machine-read parameters; the markdown body is for people and is shown in
+the Dagster UI. A malformed directive fails with file, line and field, e.g.
+``directives/lead_processing.md:14: intent.weights.funding: Input should be a valid number``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SIGNAL_TYPES = ("funding", "hiring", "leadership_change", "product_launch", "website_activity")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ICP(_Strict):
+    industries: list[str]
+    employee_range: tuple[int, int]
+    regions: list[str]
+    titles: list[str] = Field(default_factory=list)
+    seniority: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> "ICP":
+        lo, hi = self.employee_range
+        if lo < 0 or hi < lo:
+            raise ValueError(f"employee_range must be [min, max] with 0 <= min <= max, got {list(self.employee_range)}")
+        return self
+
+
+class IntentRules(_Strict):
+    weights: dict[str, float]
+    half_life_days: float = Field(gt=0)
+    cap: float = Field(default=100, gt=0)
+    hot_pages: list[str] = Field(default_factory=lambda: ["/pricing", "/demo", "/contact", "/trial"])
+
+    @model_validator(mode="after")
+    def _known(self) -> "IntentRules":
+        unknown = set(self.weights) - set(SIGNAL_TYPES)
+        if unknown:
+            raise ValueError(f"unknown signal type(s) {sorted(unknown)}; known: {list(SIGNAL_TYPES)}")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be >= 0")
+        return self
+
+
+class Thresholds(_Strict):
+    high: float = Field(ge=0, le=1)
+    medium: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Thresholds":
+        if self.medium > self.high:
+            raise ValueError("medium threshold must not exceed high")
+        return self
+
+
+class Scoring(_Strict):
+    thresholds: Thresholds
+    min_outcomes_to_train: int = Field(default=40, ge=1)
+
+
+class Research(_Strict):
+    ttl_days: float = Field(default=7, ge=0)
+    news_lookback_days: int = Field(default=120, ge=1)
+
+
+class LeadProcessing(_Strict):
+    directive: str
+    version: int
+    icp: ICP
+    intent: IntentRules
+    scoring: Scoring
+    research: Research = Research()
+    routing: dict[str, Any] = Field(default_factory=dict)
+
+
+class Sender(_Strict):
+    name: str
+    email: str
+    postal_address: str
+    unsubscribe_base_url: str
+
+
+class SequenceRules(_Strict):
+    steps: int = Field(default=3, ge=1, le=10)
+    spacing_days: list[int] = Field(default_factory=lambda: [0, 3, 7])
+    priorities: list[str] = Field(default_factory=lambda: ["High", "Medium"])
+
+
+class OutboundCampaign(_Strict):
+    directive: str
+    version: int
+    sender: Sender
+    sequence: SequenceRules = SequenceRules()
+    caps: dict[str, int] = Field(default_factory=lambda: {"per_mailbox_daily": 50})
+
+
+class GhostRules(_Strict):
+    stall_days_default: int = Field(default=7, ge=1)
+    stall_days_by_stage: dict[str, int] = Field(default_factory=dict)
+
+
+class GhostHunting(_Strict):
+    directive: str
+    version: int
+    ghosts: GhostRules = GhostRules()
+    revival: dict[str, Any] = Field(default_factory=dict)
+
+
+class MeetingRules(_Strict):
+    lookahead_hours: int = Field(default=24, ge=1)
+    news_lookback_days: int = Field(default=30, ge=1)
+    passages: int = Field(default=5, ge=0)
+
+
+class MeetingPreparation(_Strict):
+    directive: str
+    version: int
+    meetings: MeetingRules = MeetingRules()
+    briefing: dict[str, Any] = Field(default_factory=dict)
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "lead_processing": LeadProcessing,
+    "outbound_campaign": OutboundCampaign,
+    "ghost_hunting": GhostHunting,
+    "meeting_preparation": MeetingPreparation,
+}
+
+
+class DirectiveError(ValueError):
+    """A directive that cannot be used; the message names file, line and field."""
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    path: Path
+    params: BaseModel
+    body: str
+    content_hash: str
+
+
+def _split(text: str, path: Path) -> tuple[str, str, int]:
+    if not text.startswith("---"):
+        raise DirectiveError(f"{path}:1: front matter: a directive starts with a '---' YAML block")
+    end = text.find("\n---", 3)
+    if end < 0:
+        raise DirectiveError(f"{path}:1: front matter: no closing '---'")
+    return text[3:end], text[end + 4 :].lstrip("\n"), 1  # YAML line 0 is the rest of the opening "---" line
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Line (0-based, in the front matter) of the YAML node a pydantic error location points at."""
+    line = node.start_mark.line if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == str(part)), None)
+            if match is None:
+                break
+            node, line = match, match.start_mark.line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return line
+
+
+def parse_directive(path: Path) -> Directive:
+    path = Path(path)
+    name = path.stem
+    schema = SCHEMAS.get(name)
+    if schema is None:
+        raise DirectiveError(f"{path}:1: directive: unknown directive {name!r}; known: {sorted(SCHEMAS)}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DirectiveError(f"{path}:1: file: cannot read ({exc})") from exc
+    front, body, first_line = _split(text, path)
+    try:
+        node = yaml.compose(front)
+        data = yaml.safe_load(front) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + (mark.line if mark else 0)
+        raise DirectiveError(f"{path}:{line}: front matter: {getattr(exc, 'problem', exc)}") from exc
+    except RecursionError:  # PyYAML composes recursively: "[[[[..." thousands deep
+        raise DirectiveError(f"{path}:{first_line}: front matter: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+        raise DirectiveError(f"{path}:{first_line}: front matter: {str(exc)[:120]}") from None
+    if not isinstance(data, dict):
+        raise DirectiveError(f"{path}:{first_line}: front matter: expected a mapping of fields")
+    try:
+        params = schema.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(node, loc)
+        field = ".".join(str(p) for p in loc) or "front matter"
+        raise DirectiveError(f"{path}:{first_line + (line or 0)}: {field}: {err['msg']}") from exc
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Directive(name=name, path=path, params=params, body=body, content_hash=digest)
+
+
+@dataclass(frozen=True)
+class Directives:
+    lead_processing: LeadProcessing
+    outbound_campaign: OutboundCampaign
+    ghost_hunting: GhostHunting
+    meeting_preparation: MeetingPreparation
+    documents: dict[str, Directive]
+
+    @property
+    def version(self) -> str:
+        """One short hash over every directive: stamped on every score so versions can be compared."""
+        joined = "".join(d.content_hash for _, d in sorted(self.documents.items()))
+        return hashlib.sha256(joined.encode()).hexdigest()[:12]
+
+
+def load_directives(directives_dir: Path) -> Directives:
+    docs = {name: parse_directive(Path(directives_dir) / f"{name}.md") for name in SCHEMAS}
+    return Directives(
+        lead_processing=docs["lead_processing"].params,  # type: ignore[arg-type]
+        outbound_campaign=docs["outbound_campaign"].params,  # type: ignore[arg-type]
+        ghost_hunting=docs["ghost_hunting"].params,  # type: ignore[arg-type]
+        meeting_preparation=docs["meeting_preparation"].params,  # type: ignore[arg-type]
+        documents=docs,
+    )

@@ -1,0 +1,423 @@
+"""Lead scoring: ICP fit, input validation, features, a rule prior, a calibrated model, priority.
+
+Flow: ``validate_accounts`` -> ``icp_filter`` -> ``lead_features`` -> ``fit_lead_model`` (falls back
+to ``rule_prior`` until enough outcomes exist) -> ``predict`` -> ``assign_priority``.
+Everything is vectorized; scikit-learn is imported inside the functions that train, so importing
+this module stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Collection, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+INTENT_TYPES = ("funding", "hiring", "leadership_change", "product_launch")
+# Readable feature names: they appear verbatim in top_factors shown to AEs.
+FEATURES = [
+    "industry in ICP",
+    "log employees",
+    "region in ICP",
+    "seniority",
+    "intent score",
+    "funding recency",
+    "hiring recency",
+    "leadership change recency",
+    "product launch recency",
+]
+RECENCY_SCALE_DAYS = 90.0  # recency = exp(-days / 90); 0 when the account has no such signal
+DEFAULT_STAGES = frozenset(
+    {"new", "new lead", "lead", "mql", "sql", "contacted", "qualified", "discovery", "demo", "demo scheduled", "proposal",
+     "proposal sent", "negotiation", "contract sent", "closed won", "closed lost", "won", "lost", "customer", "churned"}
+)
+DEFAULT_THRESHOLDS = {"high": 0.30, "medium": 0.15}
+
+
+# --- validation -------------------------------------------------------------------------------
+def validate_accounts(
+    df: pd.DataFrame,
+    date_columns: Sequence[str] | None = None,
+    known_stages: Collection[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into (good, quarantined + ``reason``). Reasons, joined with "; ":
+    missing/invalid domain, malformed date (in ``date_columns``; default: columns ending ``_at`` or
+    ``_date``), negative employee count, unknown stage (``stage`` column vs ``known_stages``,
+    case-insensitive). Blank dates are allowed; unparseable ones are not. Rows are never modified."""
+    n = len(df)
+    reasons = pd.Series("", index=df.index, dtype=object)
+
+    def add(mask: pd.Series | np.ndarray, text: str) -> None:
+        nonlocal reasons
+        mask = pd.Series(np.asarray(mask, dtype=bool), index=df.index)
+        reasons = reasons.where(~mask, reasons + np.where(reasons == "", "", "; ") + text)
+
+    if "domain" in df:
+        dom = df["domain"].astype("string").str.strip().str.lower()
+        ok = dom.str.fullmatch(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", na=False)
+        add(dom.isna() | (dom == ""), "no domain")
+        add(~(dom.isna() | (dom == "")) & ~ok, "invalid domain")
+    else:
+        add(np.ones(n, dtype=bool), "no domain")
+
+    cols = list(date_columns) if date_columns is not None else [c for c in df.columns if str(c).endswith(("_at", "_date"))]
+    for col in cols:
+        if col not in df:
+            continue
+        raw = df[col]
+        blank = raw.isna() | (raw.astype("string").str.strip() == "")
+        parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        add(~blank & parsed.isna(), f"malformed date in {col}")
+
+    if "employee_count" in df:
+        emp = pd.to_numeric(df["employee_count"], errors="coerce")
+        add(emp < 0, "negative employee count")
+        add(df["employee_count"].notna() & emp.isna(), "non-numeric employee count")
+
+    if "stage" in df:
+        stages = {s.lower() for s in (known_stages if known_stages is not None else DEFAULT_STAGES)}
+        st = df["stage"].astype("string").str.strip().str.lower()
+        add(st.notna() & ~st.isin(stages), "unknown stage")
+
+    bad = reasons != ""
+    quarantined = df[bad].copy()
+    quarantined["reason"] = reasons[bad]
+    return df[~bad].copy(), quarantined
+
+
+# --- ICP --------------------------------------------------------------------------------------
+def _norm(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip().str.lower()
+
+
+SENIORITY_LEVELS = [  # (title pattern, level, score)
+    (r"\b(?:chief|ceo|cfo|cto|coo|cro|cmo|cio|ciso|founder|co-founder|owner|president)\b", "executive", 1.0),
+    (r"\b(?:vp|vice president|svp|evp|head of)\b", "vp", 0.8),
+    (r"\bdirector\b", "director", 0.6),
+    (r"\b(?:manager|lead)\b", "manager", 0.4),
+]
+
+
+def _distinct_titles(titles: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(code per row, normalized distinct titles with "" for NA appended last): string work and
+    regexes then run once per distinct title (a few thousand), not once per row."""
+    codes, uniques = pd.factorize(titles, use_na_sentinel=True)
+    norm = _norm(pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object)).fillna("")
+    return np.where(codes < 0, len(uniques), codes), norm
+
+
+def seniority(titles: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(level name, score 0..1) from job titles; unknown/blank titles are "individual" at 0.2."""
+    codes, t = _distinct_titles(titles)
+    level = np.full(len(t), "individual", dtype=object)
+    score = np.full(len(t), 0.2)
+    done = np.zeros(len(t), dtype=bool)
+    for pattern, name, value in SENIORITY_LEVELS:
+        hit = t.str.contains(pattern, regex=True).to_numpy(bool) & ~done
+        level[hit], score[hit] = name, value
+        done |= hit
+    return (pd.Series(level[codes], index=titles.index, dtype=object),
+            pd.Series(score[codes], index=titles.index, dtype="float64"))
+
+
+def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Series, pd.Series]:
+    """(fit: bool Series, reasons: str Series) of accounts against an ICP definition.
+
+    ``icp`` keys (all optional): ``industries``, ``regions`` (case-insensitive lists),
+    ``employee_min``, ``employee_max`` (inclusive; or ``employee_range: [min, max]`` as in the
+    lead_processing directive), ``titles`` (substrings, matched against a ``title`` column) and
+    ``seniority`` (levels from :func:`seniority`, against ``title``).
+    Unknown industry/size/region fail their criterion. Title criteria judge people, so they apply
+    only where a title is known (account-level rows and company-only visits are not failed on them).
+    ``reasons`` lists every failed criterion, "; "-joined, or "ICP fit" when none failed.
+    """
+    icp = dict(icp)
+    if icp.get("employee_range") is not None:
+        icp.setdefault("employee_min", icp["employee_range"][0])
+        icp.setdefault("employee_max", icp["employee_range"][1])
+    idx = accounts.index
+    n = len(accounts)
+    # criteria as (failed mask, value codes into texts); reasons are formatted once per distinct
+    # combination of failures, not once per row
+    criteria: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
+    if icp.get("industries"):
+        ok, codes, norm = _in_set(accounts.get("industry", pd.Series(pd.NA, index=idx)), icp["industries"])
+        criteria.append((~ok, codes, [f"industry {v} not in ICP" for v in norm]))
+    emp = pd.to_numeric(accounts.get("employee_count", pd.Series(np.nan, index=idx)), errors="coerce")
+    emp_codes, emp_uniques = pd.factorize(emp, use_na_sentinel=True)
+    emp_txt = [f"{v:.0f}" for v in emp_uniques] + ["unknown"]
+    emp_codes = np.where(emp_codes < 0, len(emp_uniques), emp_codes)
+    if icp.get("employee_min") is not None:
+        lo = icp["employee_min"]
+        criteria.append((~(emp >= lo).to_numpy(bool), emp_codes, [f"employees {v} < {lo}" for v in emp_txt]))
+    if icp.get("employee_max") is not None:
+        hi = icp["employee_max"]
+        criteria.append((~(emp <= hi).to_numpy(bool), emp_codes, [f"employees {v} > {hi}" for v in emp_txt]))
+    if icp.get("regions"):
+        ok, codes, norm = _in_set(accounts.get("region", pd.Series(pd.NA, index=idx)), icp["regions"])
+        criteria.append((~ok, codes, [f"region {v} not in ICP" for v in norm]))
+    if (icp.get("titles") or icp.get("seniority")) and "title" in accounts:
+        title_codes, title = _distinct_titles(accounts["title"])
+        known_title = (title != "").to_numpy(bool)[title_codes]
+        if icp.get("titles"):
+            pattern = "|".join(re.escape(t.lower()) for t in icp["titles"])
+            ok = title.str.contains(pattern, regex=True).to_numpy(bool)[title_codes]
+            criteria.append((known_title & ~ok, np.zeros(n, dtype=np.int64), ["title not in ICP titles"]))
+        if icp.get("seniority"):
+            level, _ = seniority(accounts["title"])
+            codes, levels = pd.factorize(level)
+            ok = level.isin({s.lower() for s in icp["seniority"]}).to_numpy(bool)
+            criteria.append((known_title & ~ok, codes, [f"seniority {v} not in ICP" for v in levels]))
+
+    fit = np.ones(n, dtype=bool)
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for failed, codes, labels in criteria:
+        fit &= ~failed
+        key += np.where(failed, codes.astype(np.int64) + 1, 0) * radix
+        radix *= len(labels) + 1
+    inv, uniq = pd.factorize(key)  # hashing the distinct keys beats sorting a million
+    # texts per distinct key, joined criterion by criterion as whole object arrays (no per-key loop)
+    texts = np.full(len(uniq), "", dtype=object)
+    radix = 1
+    for _, _, labels in criteria:
+        part = np.array([""] + labels, dtype=object)[(uniq // radix) % (len(labels) + 1)]
+        radix *= len(labels) + 1
+        texts = np.where(part == "", texts, np.where(texts == "", part, texts + "; " + part))
+    texts[texts == ""] = "ICP fit"
+    reasons = texts[inv] if n else np.array([], dtype=object)
+    return pd.Series(fit, index=idx, name="icp_fit"), pd.Series(reasons, index=idx, name="icp_reasons", dtype=object)
+
+
+def _in_set(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(membership per row, value codes, normalized distinct values + "unknown"); the
+    normalization runs on distinct values only (fast on categoricals and repeated strings)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    norm = [str(u).strip().lower() for u in uniques] + ["unknown"]
+    allowed_l = {a.lower() for a in allowed}
+    ok_u = np.array([v in allowed_l for v in norm[:-1]] + [False])
+    codes = np.where(codes < 0, len(uniques), codes)
+    return ok_u[codes], codes, norm
+
+
+# --- features ---------------------------------------------------------------------------------
+def lead_features(
+    accounts: pd.DataFrame,
+    icp: Mapping[str, Any],
+    as_of: date | datetime | str,
+    intent_scores: pd.DataFrame | None = None,
+    signals: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Model features (columns :data:`FEATURES`, index of ``accounts``) as of ``as_of``.
+
+    Intent score comes from ``intent_scores`` [domain, intent_score] (0 when absent). Per-type
+    recency comes from ``signals`` [domain, type, published] (latest signal on or before
+    ``as_of``), else from ``<type>_days_ago`` columns in ``accounts`` (sample-generator layout).
+    """
+    idx = accounts.index
+    emp = pd.to_numeric(accounts.get("employee_count", pd.Series(np.nan, index=idx)), errors="coerce").to_numpy(dtype="float64")
+    out: dict[str, Any] = {
+        "industry in ICP": _in_set(accounts.get("industry", pd.Series(pd.NA, index=idx)), icp.get("industries", []))[0].astype("float64"),
+        "log employees": np.nan_to_num(np.log1p(np.maximum(emp, 0)), nan=0.0),
+        "region in ICP": _in_set(accounts.get("region", pd.Series(pd.NA, index=idx)), icp.get("regions", []))[0].astype("float64"),
+        "seniority": seniority(accounts["title"])[1].to_numpy() if "title" in accounts else 0.5,
+    }
+    if intent_scores is not None and len(intent_scores):
+        # one hash pass over both domain columns (faster than Index.get_indexer on 1M strings)
+        m = len(intent_scores)
+        codes, uniq = pd.factorize(np.concatenate([intent_scores["domain"].to_numpy(dtype=object),
+                                                   accounts["domain"].to_numpy(dtype=object)]))
+        by_code = np.zeros(len(uniq) + 1, dtype="float64")
+        by_code[codes[:m][::-1]] = intent_scores["intent_score"].to_numpy(dtype="float64")[::-1]  # first row wins
+        out["intent score"] = by_code[codes[m:]]  # no score (or NA domain, code -1) -> 0.0
+    else:
+        out["intent score"] = 0.0
+
+    ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
+    days: dict[str, np.ndarray] = {}
+    if signals is not None:
+        pub = pd.to_datetime(signals["published"], errors="coerce", utc=True).dt.tz_localize(None)
+        live = signals.assign(_pub=pub)[pub < ts.normalize() + pd.Timedelta(days=1)]
+        latest = live.groupby(["domain", "type"], sort=False, observed=False)["_pub"].max().unstack("type")
+        for kind in INTENT_TYPES:
+            col = latest[kind] if kind in latest else pd.Series(pd.NaT, index=latest.index, dtype="datetime64[ns]")
+            age = ((ts.normalize() - col).dt.total_seconds() / 86400).clip(lower=0)
+            days[kind] = accounts["domain"].map(age).to_numpy(dtype="float64")
+    else:
+        for kind, col in zip(INTENT_TYPES, ("funding_days_ago", "hiring_days_ago", "leadership_days_ago", "launch_days_ago")):
+            days[kind] = (pd.to_numeric(accounts[col], errors="coerce").to_numpy(dtype="float64") if col in accounts
+                          else np.full(len(idx), np.nan))
+    for kind, name in zip(INTENT_TYPES, FEATURES[5:]):
+        out[name] = np.nan_to_num(np.exp(-days[kind] / RECENCY_SCALE_DAYS), nan=0.0)
+    return pd.DataFrame(out, index=idx, columns=FEATURES)
+
+
+# --- rule prior -------------------------------------------------------------------------------
+def rule_prior(features: pd.DataFrame) -> pd.Series:
+    """Probability from the seed's scoring idea, used until there are enough outcomes.
+
+    The seed scores leads by ICP fit plus intent score (0-100) and routes High/Medium/Low; it gives
+    no formula, so this is the documented reconstruction: lead score = 50 * ICP share (industry,
+    region, employees 50-5000 on the log scale) + 0.5 * intent score, and probability
+    = 0.02 + 0.48 * lead score / 100 (so 2%..50%; a prior, not a promise).
+    """
+    size_ok = features["log employees"].between(np.log1p(50), np.log1p(5000)).astype("float64")
+    icp_share = (features["industry in ICP"] + features["region in ICP"] + size_ok) / 3
+    lead_score = 50 * icp_share + 0.5 * features["intent score"].clip(0, 100)
+    return (0.02 + 0.48 * lead_score / 100).rename("probability")
+
+
+# --- model ------------------------------------------------------------------------------------
+@dataclass
+class LeadModel:
+    kind: str  # "calibrated_logistic" or "rule_prior"
+    model_version: str
+    as_of: str
+    feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
+    metrics: dict[str, float] = field(default_factory=dict)  # auc, brier, ece on the later (validation) slice
+    train_window: tuple[str, str] | None = None
+    n_outcomes: int = 0
+    calibrator: Any = None  # CalibratedClassifierCV over StandardScaler+LogisticRegression
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    coef: np.ndarray | None = None
+    intercept: float = 0.0
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """ECE: bin-weighted |mean predicted - observed rate| over equal-width probability bins."""
+    y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
+    if len(y) == 0:
+        return float("nan")
+    b = np.minimum((p * bins).astype(int), bins - 1)
+    cnt = np.bincount(b, minlength=bins)
+    gap = np.abs(np.bincount(b, weights=p, minlength=bins) - np.bincount(b, weights=y, minlength=bins))
+    return float(gap.sum() / len(y)) if cnt.sum() else float("nan")
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    auc = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    return {"auc": auc, "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p), "n": float(len(y))}
+
+
+def _version(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def fit_lead_model(
+    history: pd.DataFrame,
+    as_of: date | datetime | str,
+    min_outcomes: int = 40,
+    outcome_col: str = "converted",
+    time_col: str = "outcome_at",
+    valid_fraction: float = 0.25,
+) -> LeadModel:
+    """Fit on outcomes known by ``as_of`` only: ``history`` has :data:`FEATURES` (as they were at
+    decision time -- the caller's job), ``outcome_col`` (0/1) and ``time_col`` (when known).
+
+    Time-ordered validation: fit on the earlier ``1 - valid_fraction`` of outcomes, report AUC,
+    Brier and ECE on the later slice, then refit on all known outcomes for the returned model.
+    Calibration is sigmoid below 1,000 training rows (isotonic overfits small sets), isotonic above.
+    Fewer than ``min_outcomes`` known outcomes (or one class only) -> the rule prior.
+    """
+    ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
+    when = pd.to_datetime(history[time_col], errors="coerce", utc=True).dt.tz_localize(None)
+    known = history.assign(_when=when)[(when < ts.normalize() + pd.Timedelta(days=1)) & history[outcome_col].notna()]
+    known = known.sort_values("_when", kind="stable")
+    y_all = known[outcome_col].astype(int).to_numpy()
+    if len(known) < min_outcomes or len(np.unique(y_all)) < 2:
+        return LeadModel(
+            kind="rule_prior", as_of=str(ts.date()), n_outcomes=len(known),
+            model_version=_version({"kind": "rule_prior", "formula": rule_prior.__doc__}),
+        )
+
+    X_all = known[FEATURES].to_numpy(dtype="float64")
+    cut = int(round(len(known) * (1 - valid_fraction)))
+    metrics: dict[str, float] = {}
+    y_tr, y_va = y_all[:cut], y_all[cut:]
+    if len(np.unique(y_tr)) == 2 and len(y_va):
+        cal = _fit_calibrated(X_all[:cut], y_tr)
+        metrics = _metrics(y_va, cal.predict_proba(X_all[cut:])[:, 1])
+        metrics["n_train"] = float(cut)
+    cal = _fit_calibrated(X_all, y_all)
+    base = _fit_base(X_all, y_all)
+    scaler, lr = base.named_steps["standardscaler"], base.named_steps["logisticregression"]
+    window = (str(known["_when"].iloc[0].date()), str(known["_when"].iloc[-1].date()))
+    coef = lr.coef_[0]
+    version = _version({"coef": np.round(coef, 6).tolist(), "intercept": round(float(lr.intercept_[0]), 6),
+                        "features": FEATURES, "window": window, "n": len(known)})
+    return LeadModel(
+        kind="calibrated_logistic", model_version=version, as_of=str(ts.date()), metrics=metrics,
+        train_window=window, n_outcomes=len(known), calibrator=cal,
+        mean=scaler.mean_, scale=scaler.scale_, coef=coef, intercept=float(lr.intercept_[0]),
+    )
+
+
+def _fit_base(X: np.ndarray, y: np.ndarray):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(X, y)
+
+
+def _fit_calibrated(X: np.ndarray, y: np.ndarray):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    folds = int(max(2, min(5, np.bincount(y).min())))
+    method = "isotonic" if len(y) >= 1000 else "sigmoid"
+    base = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    return CalibratedClassifierCV(base, method=method, cv=folds).fit(X, y)
+
+
+def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[pd.Series, pd.Series]:
+    """(probability, top_factors) per lead. ``top_factors`` is a list of ``{"factor", "effect"}``
+    (largest |effect| first): coefficient x standardized value in log-odds for the model, points
+    of the rule for the prior."""
+    if model.kind == "rule_prior":
+        prob = rule_prior(features)
+        size_ok = features["log employees"].between(np.log1p(50), np.log1p(5000)).astype("float64")
+        contrib = np.column_stack([
+            50 / 3 * features["industry in ICP"], 50 / 3 * features["region in ICP"], 50 / 3 * size_ok,
+            0.5 * features["intent score"].clip(0, 100),
+        ]).astype("float64")
+        names = np.array(["industry in ICP", "region in ICP", "company size in ICP", "intent score"], dtype=object)
+    else:
+        X = features[model.feature_names].to_numpy(dtype="float64")
+        prob = pd.Series(model.calibrator.predict_proba(X)[:, 1], index=features.index, name="probability")
+        contrib = (X - model.mean) / model.scale * model.coef
+        names = np.array(model.feature_names, dtype=object)
+    k = min(top_n, contrib.shape[1])
+    top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
+    vals = np.round(np.take_along_axis(contrib, top, axis=1), 3)
+    labels = names[top]
+    factors = [[{"factor": f, "effect": float(v)} for f, v in zip(fr, vr)] for fr, vr in zip(labels.tolist(), vals.tolist())]
+    return prob.rename("probability"), pd.Series(factors, index=features.index, name="top_factors", dtype=object)
+
+
+def assign_priority(
+    prob: pd.Series | np.ndarray,
+    icp_fit: pd.Series | np.ndarray,
+    thresholds: Mapping[str, float] | None = None,
+) -> pd.Series:
+    """"High" / "Medium" / "Low" by probability thresholds; an account outside the ICP is never
+    High (it is capped at Medium, so a hot non-ICP account still gets looked at)."""
+    th = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if th["high"] < th["medium"]:
+        raise ValueError("thresholds: high must be >= medium")
+    p = np.asarray(prob, dtype="float64")
+    fit = np.asarray(icp_fit, dtype=bool)
+    level = np.where((p >= th["high"]) & fit, 2, (p >= th["medium"]).astype(np.int64))
+    pri = np.array(["Low", "Medium", "High"], dtype=object)[level]  # shared str objects, no per-row strings
+    index = prob.index if isinstance(prob, pd.Series) else None
+    return pd.Series(pri, index=index, name="priority", dtype=object)
