@@ -1,0 +1,133 @@
+"""Intent detector: quality on the labelled dev set (computed, not hard-coded), hard negatives,
+batch/single agreement, and the ``revops intent classify`` line protocol."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from revops_assets.scoring import intent as I
+from revops_assets.scoring.commands import intent as intent_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = ROOT / "tests" / "data" / "intent_devset.jsonl"
+ROWS = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_devset_shape() -> None:
+    assert len(ROWS) >= 300
+    sources = Counter(r["source"] for r in ROWS)
+    assert sources["real"] >= 150 and set(sources) <= {"real", "synthetic"}
+    assert sum(1 for r in ROWS if not r["labels"]) >= 80
+    assert all(set(r["labels"]) <= set(I.TYPES) for r in ROWS)
+    assert len({r["text"] for r in ROWS}) == len(ROWS), "duplicate texts would leak across the split"
+    splits = Counter(I.devset_split(r["text"]) for r in ROWS)
+    assert 0.2 < splits["holdout"] / len(ROWS) < 0.4
+
+
+@pytest.mark.parametrize("subset", ["real", "dev", "holdout"])
+def test_precision_and_recall_per_type(subset: str) -> None:
+    if subset == "real":
+        rows = [r for r in ROWS if r["source"] == "real"]
+    else:
+        rows = [r for r in ROWS if I.devset_split(r["text"]) == subset]
+    report = I.evaluate(rows)
+    for kind, m in report.items():
+        assert m["support"] >= 10, f"{subset}/{kind}: too few positives to measure"
+        assert m["precision"] >= 0.9, f"{subset}/{kind}: precision {m['precision']:.3f} {m}"
+        assert m["recall"] >= 0.75, f"{subset}/{kind}: recall {m['recall']:.3f} {m}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Salesforce to acquire Slack for $27.7 billion",
+        "Figma acquired by Adobe in $20 billion deal",
+        "Adobe and Figma abandon merger",
+        "Klarna cuts 200 jobs",
+        "Twitter lays off half its workforce",
+        "Intel reduces workforce by 15%",
+        "Meta pauses hiring",
+        "Amazon announces a hiring freeze for corporate roles",
+        "Apple reports Q3 revenue of $81.8 billion",
+        "Quarterly results beat estimates as cloud grows",
+        "Oracle beats estimates and raises guidance",
+        "Gartner names Acme a Leader in the Magic Quadrant",
+        "FTC launches investigation into data broker",
+        "Startup shuts down after failing to raise funding",
+        "US employers added 254,000 jobs in September",
+        "Acme, which raised $50 million in 2019, lays off 200 staff",
+    ],
+)
+def test_hard_negatives_fire_nothing(text: str) -> None:
+    assert I.classify(text, "2024-06-01") == []
+
+
+def test_departure_without_successor_is_a_leadership_change() -> None:
+    (sig,) = I.classify("Intel CEO Pat Gelsinger to retire, effective immediately")
+    assert sig.type == "leadership_change" and sig.confidence >= I.THRESHOLD and "CEO" in sig.matched
+
+
+def test_executive_hire_is_leadership_not_hiring() -> None:
+    assert [s.type for s in I.classify("Meta hires Scale AI CEO Alexandr Wang to lead superintelligence unit")] == [
+        "leadership_change"
+    ]
+
+
+def test_published_year_marks_a_retrospective_mention() -> None:
+    text = "Acme raised $20 million in 2019 to build its platform"
+    assert I.classify(text, "2019-05-01")[0].type == "funding"
+    assert I.classify(text, "2024-05-01") == []
+
+
+def test_signal_carries_the_original_span() -> None:
+    (sig,) = I.classify("Stripe Raises $6.5 Billion at $50 Billion Valuation")
+    assert sig.matched == "Raises $6.5 Billion" and 0 < sig.confidence <= 1
+
+
+def test_batch_agrees_with_single_and_gates_never_block() -> None:
+    texts = [r["text"] for r in ROWS]
+    pubs = [r["published"] for r in ROWS]
+    batch = I.classify_many(texts, pubs)
+    assert batch == [I.classify(t, p) for t, p in zip(texts, pubs)]
+    ungated = [I._classify_lower(t, t.lower(), I._published_year(p), gated=False) for t, p in zip(texts, pubs)]
+    assert batch == ungated
+    assert I.classify_many([]) == [] and I.classify_many(["", "x"]) == [[], []]
+    with pytest.raises(ValueError):
+        I.classify_many(["a"], [None, None])
+
+
+def test_cli_keeps_line_alignment_and_never_crashes() -> None:
+    lines = [
+        json.dumps({"text": "Stripe raises $6.5 billion at $50 billion valuation", "published": "2023-03-15"}),
+        "{not json",
+        "",
+        json.dumps({"text": 42}),
+        json.dumps([1, 2]),
+        json.dumps({"text": "Meta pauses hiring", "published": None}),
+        json.dumps({"text": "Apple unveils Vision Pro", "published": 2023}),
+    ]
+    result = CliRunner().invoke(intent_cli, ["classify"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0] == {"signals": [{"type": "funding", "confidence": out[0]["signals"][0]["confidence"]}]}
+    assert [("error" in o) for o in out] == [False, True, True, True, True, False, True]
+    assert all(o["signals"] == [] for o in out[1:])
+
+
+def test_cli_subprocess_through_revops_entry_point() -> None:
+    exe = ROOT / ".venv" / "bin" / "revops"
+    stdin = "\n".join(
+        [json.dumps({"text": "Shopify is hiring 1,000 engineers"}), "garbage", json.dumps({"text": "Klarna cuts 10% of workforce"})]
+    )
+    proc = subprocess.run([str(exe), "intent", "classify"], input=stdin + "\n", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [[s["type"] for s in o["signals"]] for o in out] == [["hiring"], [], []]
+    assert "error" in out[1] and "error" not in out[2]

@@ -1,0 +1,246 @@
+"""Intent score (decay, point in time, diminishing returns, cap, exact explanations), ICP fit,
+validation/quarantine, lead model (time-ordered, calibrated, fallback to the rule prior), priority."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from revops_assets.scoring import lead_model as LM
+from revops_assets.scoring.intent_score import (
+    page_heat,
+    score_intent,
+    signals_from_account_columns,
+    visits_to_signals,
+)
+
+AS_OF = date(2024, 6, 1)
+
+
+def _signals(rows: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["domain", "type", "confidence", "published"])
+    df["published"] = pd.to_datetime(df["published"])
+    df["evidence_url"] = [f"https://news/{i}" for i in range(len(df))]
+    df["evidence"] = "headline"
+    return df
+
+
+def _cents(contributions: str) -> int:
+    return sum(round(c["points"] * 100) for c in json.loads(contributions))
+
+
+def test_decay_weight_and_point_in_time() -> None:
+    sig = _signals([
+        ("a.com", "funding", 1.0, "2024-06-01"),   # today: full 30
+        ("b.com", "hiring", 0.8, "2024-05-02"),    # one half-life: 25 * 0.8 * 0.5 = 10
+        ("c.com", "funding", 1.0, "2024-06-02"),   # tomorrow: does not exist yet
+        ("c.com", "unknown_type", 1.0, "2024-05-01"),
+    ])
+    out = score_intent(sig, AS_OF, half_life_days=30).set_index("domain")
+    assert out.loc["a.com", "intent_score"] == 30.0
+    assert out.loc["b.com", "intent_score"] == 10.0
+    assert out.loc["c.com", "intent_score"] == 0.0 and out.loc["c.com", "contributions"] == "[]"
+    (c,) = json.loads(out.loc["b.com", "contributions"])
+    assert c == {"type": "hiring", "points": 10.0, "evidence_url": "https://news/1", "published": "2024-05-02"}
+
+
+def test_same_type_has_diminishing_returns_and_never_exceeds_its_weight() -> None:
+    sig = _signals([("a.com", "funding", 1.0, "2024-06-01")] * 3 + [("b.com", "funding", 0.5, "2024-06-01")] * 2)
+    out = score_intent(sig, AS_OF).set_index("domain")
+    assert out.loc["a.com", "intent_score"] == 30.0
+    assert out.loc["b.com", "intent_score"] == pytest.approx(30 * (1 - 0.25))  # 15 + 7.5
+    pts = [c["points"] for c in json.loads(out.loc["b.com", "contributions"])]
+    assert pts == [15.0, 7.5]
+
+
+def test_cap_scales_contributions_which_sum_exactly_to_the_score() -> None:
+    rng = np.random.default_rng(3)
+    types = ["funding", "hiring", "leadership_change", "product_launch", "website_activity"]
+    rows = [(f"d{i % 50}.com", types[rng.integers(5)], float(rng.uniform(0.3, 1)),
+             str(pd.Timestamp("2024-06-01") - pd.Timedelta(days=int(rng.integers(0, 90))))) for i in range(600)]
+    out = score_intent(_signals(rows), AS_OF, weights={t: 40.0 for t in types}, cap=100)
+    assert out["intent_score"].max() == 100.0
+    for score, contrib in zip(out["intent_score"], out["contributions"]):
+        assert _cents(contrib) == round(score * 100)
+        assert all(c["points"] > 0 for c in json.loads(contrib))
+    fast = score_intent(_signals(rows), AS_OF, weights={t: 40.0 for t in types}, with_contributions=False)
+    assert fast["intent_score"].tolist() == out["intent_score"].tolist() and fast["contributions"].isna().all()
+
+
+def test_tz_aware_published_and_json_escaping() -> None:
+    sig = _signals([("a.com", "product_launch", 1.0, "2024-06-01")])
+    sig["published"] = pd.to_datetime(["2024-06-01T23:30:00Z"])
+    sig["evidence_url"] = ['https://x.com/"quoted"\\path']
+    out = score_intent(sig, AS_OF)
+    (c,) = json.loads(out["contributions"].iloc[0])
+    assert c["evidence_url"] == 'https://x.com/"quoted"\\path' and out["intent_score"].iloc[0] == 15.0
+
+
+def test_website_visits_weigh_hot_pages_more() -> None:
+    heat = page_heat(pd.Series(["https://a.com/pricing", "https://a.com/demo?x=1", "https://a.com/blog/post",
+                                "https://a.com/careers/eng", "https://a.com/integrations"]))
+    assert heat.tolist() == [0.6, 0.6, 0.1, 0.0, 0.3]
+    visits = pd.DataFrame({"domain": ["a.com", "b.com", "b.com"], "url": ["https://a.com/pricing", "https://b.com/blog", "https://b.com/careers"],
+                           "seen_at": ["2024-05-31T10:00:00Z"] * 3})
+    sig = visits_to_signals(visits)
+    assert len(sig) == 2 and set(sig["type"]) == {"website_activity"}
+    out = score_intent(sig, AS_OF).set_index("domain")
+    assert out.loc["a.com", "intent_score"] > out.loc["b.com", "intent_score"] > 0
+
+
+def test_wide_account_columns_adapter() -> None:
+    acc = pd.DataFrame({"domain": ["a.com", "b.com"], "funding_days_ago": [0.0, np.nan], "hiring_days_ago": [np.nan, 30.0],
+                        "visits_30d": [0, 3], "pricing_visits_30d": [0, 1]})
+    out = score_intent(signals_from_account_columns(acc, AS_OF), AS_OF).set_index("domain")
+    assert out.loc["a.com", "intent_score"] == 30.0
+    assert 12.5 < out.loc["b.com", "intent_score"] < 12.5 + 10
+
+
+ICP = {"industries": ["SaaS", "FinTech"], "employee_range": [50, 2000], "regions": ["North America", "EMEA"],
+       "titles": ["Chief", "VP", "Head", "Director", "Founder"], "seniority": ["executive", "vp", "director"]}
+
+
+def test_icp_filter_reasons() -> None:
+    acc = pd.DataFrame({
+        "industry": ["saas", "Retail", "FinTech", None, "SaaS"],
+        "employee_count": [200, 10, 5000, 100, 300],
+        "region": ["EMEA", "APAC", "North America", "EMEA", "EMEA"],
+        "title": ["VP Sales", "CEO", "Intern", None, ""],
+    })
+    fit, why = LM.icp_filter(acc, ICP)
+    assert fit.tolist() == [True, False, False, False, True]
+    assert why.iloc[0] == "ICP fit"
+    # "CEO" contains none of the ICP title substrings (its seniority, executive, would pass)
+    assert why.iloc[1] == "industry retail not in ICP; employees 10 < 50; region apac not in ICP; title not in ICP titles"
+    assert why.iloc[2] == "employees 5000 > 2000; title not in ICP titles; seniority individual not in ICP"
+    assert why.iloc[3] == "industry unknown not in ICP"
+    assert LM.icp_filter(acc.drop(columns="title"), {"industries": ["SaaS"], "employee_min": 50})[0].tolist() == [
+        True, False, False, False, True]
+
+
+def test_validate_accounts_quarantines_with_reasons() -> None:
+    df = pd.DataFrame({
+        "domain": ["ok.com", None, "bad domain", "x.io", "y.io", "z.io"],
+        "employee_count": [10, 5, 5, -3, 7, 8],
+        "created_at": ["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-13-45", None],
+        "stage": ["Qualified", "Qualified", "Proposal", "New Lead", "Demo", "Warp Speed"],
+    })
+    good, bad = LM.validate_accounts(df)
+    assert good["domain"].tolist() == ["ok.com"]
+    assert bad["reason"].tolist() == ["no domain", "invalid domain", "negative employee count",
+                                      "malformed date in created_at", "unknown stage"]
+    assert len(good) + len(bad) == len(df) and "reason" not in good
+
+
+def _history(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    acc = pd.DataFrame({
+        "domain": [f"d{i}.com" for i in range(n)],
+        "industry": rng.choice(["SaaS", "FinTech", "Retail", "Mining"], n),
+        "employee_count": rng.lognormal(5, 1.4, n).astype(int),
+        "region": rng.choice(["North America", "EMEA", "APAC"], n),
+        "funding_days_ago": np.where(rng.random(n) < 0.3, rng.integers(0, 365, n), np.nan),
+        "hiring_days_ago": np.where(rng.random(n) < 0.3, rng.integers(0, 365, n), np.nan),
+    })
+    scores = pd.DataFrame({"domain": acc["domain"], "intent_score": rng.uniform(0, 100, n)})
+    X = LM.lead_features(acc, ICP, AS_OF, intent_scores=scores)
+    logit = -3 + 1.4 * X["industry in ICP"] + 0.8 * X["region in ICP"] + 0.025 * X["intent score"] + 1.5 * X["funding recency"]
+    prop = 1 / (1 + np.exp(-logit.to_numpy()))
+    y = (rng.random(n) < prop).astype(int)
+    hist = X.assign(converted=y, outcome_at=pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 360, n), unit="D"))
+    return hist, prop
+
+
+def test_model_trains_only_on_known_outcomes_and_beats_chance() -> None:
+    hist, _ = _history(2500)
+    model = LM.fit_lead_model(hist, "2024-03-31")
+    assert model.kind == "calibrated_logistic"
+    known = (hist["outcome_at"] <= "2024-03-31").sum()
+    assert model.n_outcomes == known < len(hist)
+    assert model.train_window[1] <= "2024-03-31"
+    assert model.metrics["auc"] > 0.7 and model.metrics["brier"] < 0.25 and model.metrics["ece"] < 0.08
+    # deterministic version; changes with the data window
+    assert LM.fit_lead_model(hist, "2024-03-31").model_version == model.model_version
+    assert LM.fit_lead_model(hist, "2024-01-31").model_version != model.model_version
+    prob, factors = LM.predict(model, hist[LM.FEATURES].head(5))
+    assert prob.between(0, 1).all() and len(factors.iloc[0]) == 3
+    assert {f["factor"] for row in factors for f in row} <= set(LM.FEATURES)
+    effects = [abs(f["effect"]) for f in factors.iloc[0]]
+    assert effects == sorted(effects, reverse=True)
+
+
+def test_few_outcomes_fall_back_to_the_rule_prior() -> None:
+    hist, _ = _history(300)
+    model = LM.fit_lead_model(hist, "2023-06-20", min_outcomes=40)
+    assert model.kind == "rule_prior" and model.n_outcomes < 40
+    prob, factors = LM.predict(model, hist[LM.FEATURES].head(3))
+    assert prob.tolist() == LM.rule_prior(hist[LM.FEATURES].head(3)).tolist()
+    assert factors.iloc[0][0]["factor"] in {"industry in ICP", "region in ICP", "company size in ICP", "intent score"}
+    rich = pd.DataFrame({f: [0.0, 1.0] for f in LM.FEATURES})
+    rich["log employees"] = np.log1p([10, 500])
+    rich["intent score"] = [0, 90]
+    p = LM.rule_prior(rich)
+    assert 0.0 < p.iloc[0] < p.iloc[1] <= 0.5
+
+
+def test_expected_calibration_error() -> None:
+    assert LM.expected_calibration_error(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5])) == 0.0
+    assert LM.expected_calibration_error(np.array([1, 1]), np.array([0.0, 0.0])) == 1.0
+
+
+def test_priority_never_high_outside_icp() -> None:
+    pri = LM.assign_priority(pd.Series([0.9, 0.9, 0.2, 0.05]), pd.Series([True, False, True, True]),
+                             {"high": 0.45, "medium": 0.2})
+    assert pri.tolist() == ["High", "Medium", "Medium", "Low"]
+    with pytest.raises(ValueError):
+        LM.assign_priority(np.array([0.5]), np.array([True]), {"high": 0.1, "medium": 0.2})
+
+
+def test_bulk_path_is_order_free_and_matches_the_per_signal_formula() -> None:
+    """The scores skip sorting (noisy-or as a sum of logs) and the explanations sort only shared
+    groups: shuffling the signals must change nothing, and each score is the docstring's formula."""
+    rng = np.random.default_rng(11)
+    types = ["funding", "hiring", "leadership_change", "product_launch", "website_activity"]
+    n = 3000
+    sig = _signals([(f"d{rng.integers(300)}.com", types[rng.integers(5)], float(np.round(rng.uniform(0.1, 1), 1)),
+                     str(pd.Timestamp("2024-06-01") - pd.Timedelta(days=int(rng.integers(-3, 120))))) for _ in range(n)])
+    a = score_intent(sig, AS_OF, cap=60).set_index("domain").sort_index()
+    b = score_intent(sig.sample(frac=1, random_state=3), AS_OF, cap=60).set_index("domain").sort_index()
+    assert a["intent_score"].equals(b["intent_score"])
+    items = lambda c: [(x["type"], x["points"], x["published"]) for x in json.loads(c)]  # noqa: E731 (identical signals tie by input order)
+    assert [items(c) for c in a["contributions"]] == [items(c) for c in b["contributions"]]
+    live = sig[sig["published"] <= pd.Timestamp(AS_OF)]
+    for dom in ["d1.com", "d7.com", "d42.com"]:
+        expected = 0.0
+        for kind, grp in live[live["domain"] == dom].groupby("type"):
+            s = grp["confidence"] * 0.5 ** ((pd.Timestamp(AS_OF) - grp["published"]).dt.days / 30)
+            expected += {"funding": 30, "hiring": 25, "leadership_change": 20, "product_launch": 15, "website_activity": 10}[kind] * (1 - np.prod(1 - s))
+        assert a.loc[dom, "intent_score"] == pytest.approx(min(expected, 60), abs=0.006)
+        assert _cents(a.loc[dom, "contributions"]) == round(a.loc[dom, "intent_score"] * 100)
+        pts = [c["points"] for c in json.loads(a.loc[dom, "contributions"])]
+        assert pts == sorted(pts, reverse=True)
+
+
+def test_wide_adapter_lists_signals_account_by_account_with_pandas_dates() -> None:
+    acc = pd.DataFrame({"domain": ["a.com", "b.com", "c.com"], "funding_days_ago": [0.3, np.nan, 17.123456789],
+                        "launch_days_ago": [np.nan, 2.5, 1.0], "visits_30d": [2, 0, 5], "pricing_visits_30d": [1, 0, 2]})
+    sig = signals_from_account_columns(acc, AS_OF)
+    assert sig["domain"].tolist() == ["a.com", "a.com", "a.com", "b.com", "c.com", "c.com", "c.com", "c.com"]
+    assert sig["type"].tolist()[:3] == ["funding", "website_activity", "website_activity"]
+    funding = sig[sig["type"] == "funding"]["published"].tolist()
+    assert funding == list(pd.Timestamp(AS_OF) - pd.to_timedelta([0.3, 17.123456789], unit="D"))
+    assert sig["confidence"].tolist()[1:3] == [1 - 0.4 ** 1, 1 - 0.9 ** 1]
+
+
+def test_seniority_and_title_criteria_per_distinct_title() -> None:
+    titles = pd.Series(["VP Sales", None, "  Head of Growth ", np.nan, "", "Sales Manager", "VP Sales", 42, "intern"])
+    level, score = LM.seniority(titles)
+    assert level.tolist() == ["vp", "individual", "vp", "individual", "individual", "manager", "vp", "individual", "individual"]
+    assert score.tolist() == [0.8, 0.2, 0.8, 0.2, 0.2, 0.4, 0.8, 0.2, 0.2]
+    fit, why = LM.icp_filter(pd.DataFrame({"title": titles}), {"titles": ["VP", "Head"], "seniority": ["vp"]})
+    assert fit.tolist() == [True, True, True, True, True, False, True, False, False]
+    assert why.iloc[5] == "title not in ICP titles; seniority manager not in ICP"
