@@ -3,6 +3,7 @@
 The front matter holds the machine-read parameters; the markdown body is for people and is shown in
 the Dagster UI. A malformed directive fails with file, line and field, e.g.
 ``directives/lead_processing.md:14: intent.weights.funding: Input should be a valid number``.
+A key given twice is such an error too (at its second line), not YAML's silent "last one wins".
 """
 
 from __future__ import annotations
@@ -160,6 +161,90 @@ def _split(text: str, path: Path) -> tuple[str, str, int]:
     return text[3:end], text[end + 4 :].lstrip("\n"), 1  # YAML line 0 is the rest of the opening "---" line
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping; ``key_node`` is the second occurrence."""
+
+    def __init__(self, first: yaml.Node, key_node: yaml.Node, key: Any):
+        super().__init__(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        self.first, self.key_node, self.key = first, key_node, key
+        self.root: yaml.Node | None = None  # the document, set by ``_load`` for the key's path
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, except that a key given twice is an error, not "last one wins"."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._checked: set[int] = set()
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self._check_unique(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        self._check_unique(node)  # a "<<"-merged mapping is flattened before it is constructed
+        super().flatten_mapping(node)
+
+    def _check_unique(self, node: yaml.Node) -> None:
+        """Once per mapping, on its keys as written (after a merge, merged keys may be overridden)."""
+        if not isinstance(node, yaml.MappingNode) or id(node) in self._checked:
+            return
+        self._checked.add(id(node))
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # unhashable: the base constructor reports it
+                continue
+            if first is not key_node:
+                raise _DuplicateKey(first, key_node, key)
+
+
+def _load(front: str) -> tuple[yaml.Node | None, Any]:
+    """(node tree, data) from one parse, so errors can point at nodes of the same tree."""
+    loader = _UniqueKeyLoader(front)
+    try:
+        node = loader.get_single_node()
+        try:
+            return node, (loader.construct_document(node) if node is not None else None)
+        except _DuplicateKey as exc:
+            exc.root = node
+            raise
+    finally:
+        loader.dispose()
+
+
+def _path_to(root: yaml.Node | None, target: yaml.Node) -> tuple[Any, ...] | None:
+    """Key path (as pydantic would write it) from ``root`` to the mapping key node ``target``."""
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())] if root is not None else []
+    visited: set[int] = set()
+    while stack:  # iterative and alias-safe: anchors can make the tree a graph, even a cycle
+        node, path = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                if key_node is target:
+                    return (*path, key)
+                stack.append((value_node, (*path, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, (*path, i)) for i, child in enumerate(node.value))
+    return None
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    def part(p: Any) -> str:
+        text = str(p)
+        return text if text.strip() == text and text and ": " not in text and "\n" not in text else repr(text)
+
+    return ".".join(part(p) for p in path) or "front matter"
+
+
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Line (0-based, in the front matter) of the YAML node a pydantic error location points at."""
     line = node.start_mark.line if node is not None else None
@@ -189,8 +274,12 @@ def parse_directive(path: Path) -> Directive:
         raise DirectiveError(f"{path}:1: file: cannot read ({exc})") from exc
     front, body, first_line = _split(text, path)
     try:
-        node = yaml.compose(front)
-        data = yaml.safe_load(front) or {}
+        node, data = _load(front)
+        data = data or {}
+    except _DuplicateKey as exc:
+        field = _field(_path_to(exc.root, exc.key_node) or (exc.key,))
+        raise DirectiveError(f"{path}:{first_line + exc.key_node.start_mark.line}: {field}: "
+                             f"duplicate key (first given on line {first_line + exc.first.start_mark.line})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + (mark.line if mark else 0)
