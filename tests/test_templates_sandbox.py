@@ -51,13 +51,57 @@ def test_sandbox_escapes_are_rejected_with_a_reason(source):
     ("{{ fact.nope.deeper }}", "undefined variable"),
     ("{% if %}", "template syntax error (line 1)"),
     ("{{ 1 / 0 }}", "render error: ZeroDivisionError"),
-    ("{% for i in range(10**9) %}{% endfor %}", "unsafe template"),
+    ("{% for i in range(10**9) %}{% endfor %}", "undefined variable: 'range' is undefined"),  # no globals at all
+    ("{% for i in [1] * 10**9 %}{% endfor %}", "unsafe template: repetition too large"),  # the loop bomb without range
     ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "render error"),
 ])
 def test_broken_templates_are_rejected_with_a_reason(source, reason):
     with pytest.raises(TemplateRejected) as info:
         render_string(source, CONTEXT)
     assert info.value.reason.startswith(reason), info.value.reason
+
+
+JINJA_DEFAULT_GLOBALS = ["range", "dict", "lipsum", "cycler", "joiner", "namespace"]
+
+
+@pytest.mark.parametrize("name", JINJA_DEFAULT_GLOBALS)
+@pytest.mark.parametrize("use", ["{{ %s }}", "{{ %s() }}", "{%% set x = %s %%}{{ x }}", "{{ %s|string }}"])
+def test_jinja_default_globals_are_undefined_not_rendered_as_python_reprs(name, use):
+    """They used to render ``<class 'range'>``, ``<function generate_lorem_ipsum at 0x..>`` and the like."""
+    for autoescape in (True, False):
+        with pytest.raises(TemplateRejected) as info:
+            render_string(use % name, CONTEXT, autoescape=autoescape)
+        assert info.value.reason == f"undefined variable: '{name}' is undefined", info.value.reason
+
+
+@pytest.mark.parametrize("name", JINJA_DEFAULT_GLOBALS)
+def test_a_content_file_using_a_default_global_is_refused_in_subject_and_body(tmp_path, name):
+    layout = (PROJECT_DIR / "content" / "emails" / "_layout.html.j2").read_text()
+    (tmp_path / "_layout.html.j2").write_text(layout)
+    (tmp_path / "uses.html.j2").write_text(
+        f"---\nversion: 1\nsteps:\n  - subject: {{A: \"Hi {{{{ {name} }}}}\"}}\n  - subject: {{A: 'fine'}}\n---\n"
+        f"{{% block step1 %}}<p>hi</p>{{% endblock %}}\n{{% block step2 %}}<p>{{{{ {name} }}}}</p>{{% endblock %}}\n")
+    lib = TemplateLibrary(tmp_path)
+    assert lib.errors == {}, lib.errors  # compiles: a name is only looked up when rendered
+    for step in (1, 2):
+        with pytest.raises(TemplateRejected) as info:
+            lib.render("uses", step, "A", CONTEXT)
+        assert info.value.reason == f"undefined variable: '{name}' is undefined", info.value.reason
+
+
+def test_every_shipped_template_renders_every_step_and_variant_without_globals():
+    lib = TemplateLibrary(PROJECT_DIR / "content" / "emails")
+    assert lib.errors == {} and lib.templates
+    ctx = {**CONTEXT, "last_name": "Lee", "title": "CTO", "domain": "acme.test",
+           "sender": {"name": "Sam", "email": "sam@hive.test", "company": "Hive"}}
+    for tid, tpl in lib.templates.items():
+        for persona in ("technical", "revenue_leader", "executive"):
+            for step in range(1, tpl.steps + 1):
+                for variant in tpl.variants:
+                    for fact in (ctx["fact"], None):
+                        email = lib.render(tid, step, variant, {**ctx, "persona": persona, "fact": fact})
+                        assert email.subject.strip() and "Ana" in email.html + email.subject, (tid, step, variant)
+                        assert not any(leak in email.html for leak in ("<function", "<class", "object at 0x"))
 
 
 def test_ordinary_templates_render_and_autoescape():

@@ -111,8 +111,12 @@ def _attr_filter(environment: _Sandbox, obj: Any, name: str) -> Any:
 
 
 def _environment(loader: FunctionLoader | None, autoescape: bool) -> _Sandbox:
+    """No globals: the shipped templates use none, and Jinja's defaults (``range``, ``dict``, ``lipsum``,
+    ``cycler``, ``joiner``, ``namespace``) would render their Python repr; a template naming one is refused
+    as an undefined variable instead."""
     env = _Sandbox(loader=loader, autoescape=autoescape, undefined=StrictUndefined,
                    keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True)
+    env.globals.clear()
     env.filters["attr"] = _attr_filter
     return env
 
