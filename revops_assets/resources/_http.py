@@ -11,6 +11,9 @@ secret; the caller passes the *name* of the env var that holds the key so errors
 - :func:`raise_for_status` / :func:`parse_json` -- map a final response to a typed error or a body.
 - :func:`retry_malformed` -- tenacity: re-issue a call whose 200 body was not JSON, a bounded number
   of times, then raise :class:`MalformedResponse`.
+- :func:`retrying` -- tenacity: the policy of the SDK-based clients (Exa, OpenAI, Slack), which retry
+  typed errors above urllib3: which errors are transient, jittered exponential wait, bounded attempts,
+  ``Retry-After`` honoured up to a bound, and a log line per retry that cannot carry a secret.
 """
 
 from __future__ import annotations
@@ -21,9 +24,18 @@ import threading
 import time
 from typing import Any, Callable, Iterable, TypeVar
 
+import dagster as dg
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+    wait_random_exponential,
+)
 from urllib3.util.retry import Retry
 
 T = TypeVar("T")
@@ -242,12 +254,18 @@ def _message(body: Any) -> str:
     return (str(body) or "(empty body)")[:300]
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
+def retry_after_seconds(raw: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds, or ``None`` if absent or unusable (an HTTP date, negative,
+    not a number): the caller then falls back to its own backoff."""
     try:
-        return float(raw) if raw is not None else None
+        seconds = float(raw) if raw is not None else None
     except ValueError:
         return None
+    return seconds if seconds is not None and 0.0 <= seconds else None  # NaN fails the comparison too
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def raise_for_status(service: str, response: requests.Response, key_env_var: str | None = None) -> None:
@@ -294,6 +312,51 @@ def retry_malformed(call: Callable[[], T], attempts: int, backoff_factor: float)
         reraise=True,
     )
     return retrying(call)
+
+
+TRANSIENT_ERRORS: tuple[type[ServiceError], ...] = (RateLimited, MalformedResponse, TransportError)
+
+
+def retrying(service: str, *, max_attempts: int, backoff_s: float, backoff_max_s: float,
+             retry_after_max_s: float | None = None,
+             retry_on: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
+             never: tuple[type[BaseException], ...] = ()) -> Retrying:
+    """The retry policy of the clients that raise typed errors themselves (SDKs with their own retries
+    off): call the result with a zero-argument function, as ``retrying(...)(call)``.
+
+    Retried: instances of ``retry_on``, and a *plain* :class:`ServiceError` with a 5xx status (its
+    subclasses -- auth, validation, a service's own refusals such as quota or credits exhausted -- are
+    answers, not accidents). ``never`` wins over both, for a service rule that must hold even if error
+    classes change (OpenAI's ``insufficient_quota``). At most ``max_attempts`` calls in all (at least
+    one); waits grow exponentially from ``backoff_s`` with up to ``backoff_s`` of jitter, capped at
+    ``backoff_max_s``; a :class:`RateLimited` carrying the server's ``retry_after`` waits that long
+    instead, capped at ``retry_after_max_s`` (default ``backoff_max_s``). The last error is re-raised
+    as is. Each retry is logged with the error's class and status only: messages and bodies may quote
+    what was sent (a webhook path, a key), so they stay out of the log.
+    """
+    cap = backoff_max_s if retry_after_max_s is None else retry_after_max_s
+    backoff = wait_exponential_jitter(initial=backoff_s, max=backoff_max_s, jitter=backoff_s)
+
+    def transient(exc: BaseException) -> bool:
+        if isinstance(exc, never):
+            return False
+        return isinstance(exc, retry_on) or (type(exc) is ServiceError and (exc.status or 0) >= 500)
+
+    def wait(state: RetryCallState) -> float:
+        hint = getattr(state.outcome.exception(), "retry_after", None) if state.outcome else None
+        if hint is not None:
+            return min(max(float(hint), 0.0), cap)
+        return backoff(state)
+
+    def log(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        status = getattr(exc, "status", None)
+        dg.get_dagster_logger().info("%s: %s%s on attempt %d of %d; retrying in %.2fs", service, type(exc).__name__,
+                    f" (HTTP {status})" if status is not None else "", state.attempt_number, max(1, max_attempts),
+                    state.upcoming_sleep)
+
+    return Retrying(stop=stop_after_attempt(max(1, max_attempts)), wait=wait, retry=retry_if_exception(transient),
+                    before_sleep=log, reraise=True)
 
 
 def transport_error(service: str, exc: requests.RequestException) -> TransportError:

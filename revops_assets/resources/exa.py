@@ -19,7 +19,6 @@ import dagster as dg
 import requests
 from pydantic import BaseModel, Field, PrivateAttr
 from pydantic import ValidationError as PydanticValidationError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from revops_assets.resources._http import (
     AuthError,
@@ -30,6 +29,7 @@ from revops_assets.resources._http import (
     ServiceError,
     TransportError,
     ValidationError,
+    retrying,
 )
 
 SERVICE = "exa"
@@ -233,14 +233,10 @@ class ExaResource(dg.ConfigurableResource):
 
     def _call(self, endpoint: Literal["search", "contents"], call: Callable[[Any], Any]) -> ExaSearch:
         client = self._exa()
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.max_attempts)),
-            wait=wait_exponential_jitter(initial=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s),
-            retry=retry_if_exception(lambda e: isinstance(e, (RateLimited, MalformedResponse, TransportError))
-                                     or (type(e) is ServiceError and (e.status or 0) >= 500)),
-            reraise=True,
-        )
-        answer = retrying(lambda: self._once(client, endpoint, call))
+        # 402 (CreditsExhausted) and 401/403 are ServiceError subclasses, so never retried.
+        policy = retrying(SERVICE, max_attempts=self.max_attempts, backoff_s=self.backoff_s,
+                          backoff_max_s=self.backoff_max_s, never=(CreditsExhausted,))
+        answer = policy(lambda: self._once(client, endpoint, call))
         self._ledger.append(ExaCost(endpoint=endpoint, request_id=answer.request_id,
                                     cost_dollars=answer.cost_dollars))
         dg.get_dagster_logger().debug("exa %s: %d results, $%.4f (request %s)", endpoint, len(answer.results),

@@ -25,7 +25,6 @@ from urllib.parse import urlparse
 
 import dagster as dg
 from pydantic import BaseModel, Field, PrivateAttr
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from revops_assets.resources._http import (
     AuthError,
@@ -35,6 +34,8 @@ from revops_assets.resources._http import (
     ServiceError,
     TransportError,
     ValidationError,
+    retry_after_seconds,
+    retrying,
 )
 
 SERVICE = "openai"
@@ -276,22 +277,9 @@ class OpenAIResource(dg.ConfigurableResource):
             return self._client
 
     def _with_retries(self, call: Callable[[], T]) -> T:
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.max_attempts)),
-            wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, (RateLimited, MalformedResponse, TransportError))
-                                     or (type(e) is ServiceError and (e.status or 0) >= 500)),
-            reraise=True,
-        )
-        return retrying(lambda: self._once(call))
-
-    def _wait(self, retry_state: Any) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        hint = getattr(exc, "retry_after", None)
-        if hint is not None:
-            return min(float(hint), self.backoff_max_s)
-        backoff = wait_exponential_jitter(initial=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s)
-        return backoff(retry_state)
+        policy = retrying(SERVICE, max_attempts=self.max_attempts, backoff_s=self.backoff_s,
+                          backoff_max_s=self.backoff_max_s, never=(QuotaExceeded,))
+        return policy(lambda: self._once(call))
 
     def _once(self, call: Callable[[], T]) -> T:
         import openai
@@ -319,12 +307,8 @@ class OpenAIResource(dg.ConfigurableResource):
             return QuotaExceeded(SERVICE, status, f"OpenAI quota exhausted (insufficient_quota): {message} "
                                                   "Add credit to the account; retrying will not help.", body)
         if status == 429:
-            raw = exc.response.headers.get("retry-after")
-            try:
-                retry_after = float(raw) if raw is not None else None
-            except ValueError:
-                retry_after = None
-            return RateLimited(SERVICE, status, f"throttled ({code or kind}): {message}", body, retry_after)
+            return RateLimited(SERVICE, status, f"throttled ({code or kind}): {message}", body,
+                               retry_after_seconds(exc.response.headers.get("retry-after")))
         if status == 401:
             return AuthError(SERVICE, status, f"OpenAI rejected the API key ({code}). Check the API key in the "
                                               f"{self.key_env_var} environment variable.", body)

@@ -20,9 +20,15 @@ from typing import Any
 import dagster as dg
 import requests
 from pydantic import BaseModel, PrivateAttr
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from revops_assets.resources._http import RateLimited, ServiceError, TransportError, make_session
+from revops_assets.resources._http import (
+    RateLimited,
+    ServiceError,
+    TransportError,
+    make_session,
+    retry_after_seconds,
+    retrying,
+)
 
 SERVICE = "slack"
 DEMO_WEBHOOK_PATH = "/services/TDEMO0000/BDEMO0000/demo-webhook-token"
@@ -123,15 +129,13 @@ class SlackResource(dg.ConfigurableResource):
             attempts += 1
             return self._send(url, payload)
 
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.max_attempts)),
-            wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, (RateLimited, TransportError))
-                                     or (type(e) is ServiceError and (e.status or 0) >= 500)),
-            reraise=True,
-        )
+        # A 2xx is delivered whatever its body, so there is no malformed answer to retry; refusals
+        # (SlackWebhookRejected) are ServiceError subclasses and never retried.
+        policy = retrying(SERVICE, max_attempts=self.max_attempts, backoff_s=self.backoff_s,
+                          backoff_max_s=self.backoff_max_s, retry_after_max_s=self.max_retry_after_s,
+                          retry_on=(RateLimited, TransportError), never=(SlackWebhookRejected,))
         try:
-            response = retrying(once)
+            response = policy(once)
         except ServiceError as exc:
             log.warning("slack message NOT delivered (%d attempt%s): %s", attempts, "" if attempts == 1 else "s",
                         exc.message)
@@ -168,23 +172,11 @@ class SlackResource(dg.ConfigurableResource):
             return response
         code = (response.text or "").strip()[:100] or f"http_{status}"
         if status == 429:
-            raw = response.headers.get("Retry-After")
-            try:
-                retry_after = float(raw) if raw is not None else None
-            except ValueError:
-                retry_after = None
-            raise RateLimited(SERVICE, status, f"throttled ({code})", code, retry_after)
+            raise RateLimited(SERVICE, status, f"throttled ({code})", code,
+                              retry_after_seconds(response.headers.get("Retry-After")))
         if status >= 500:
             raise ServiceError(SERVICE, status, f"server error ({code})", code)
         raise SlackWebhookRejected(status, code)
-
-    def _wait(self, retry_state: Any) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        hint = getattr(exc, "retry_after", None)
-        if hint is not None:
-            return min(float(hint), self.max_retry_after_s)
-        backoff = wait_exponential_jitter(initial=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s)
-        return backoff(retry_state)
 
 
 def _preview(text: str, limit: int = 200) -> str:
