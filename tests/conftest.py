@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh Hive-Mind home on a small sample workspace, and service probes.
+"""Shared fixtures: a fresh Hive-Mind home on a small sample workspace, service probes, and a factory
+of service emulators (``service_emulator``) that the client test modules bind to their service.
 
 Tests that need PostgreSQL, Redis or Chromium skip with a reason on a machine without them, but
 with ``CI=true`` they fail instead: CI must prove them.
@@ -76,3 +77,50 @@ def demo_settings(demo_home: Path):
     from revops_assets.settings import load_settings
 
     return load_settings({"REVOPS_HOME": str(demo_home), "REVOPS_ENV": "demo"})
+
+
+class ServiceEmulator:
+    """One service's emulator on loopback, as its client sees it: app -> FaultInjector -> Recorder -> server.
+
+    ``script`` scripts the first requests' faults (then everything goes through); otherwise ``faults``
+    (default: none) applies. ``client(**overrides)`` is the service's resource aimed at this server.
+    """
+
+    def __init__(self, module, sample_dir: Path, store_path: Path, make_client, script: list[str] | None = None,
+                 faults=None):
+        from recording import Recorder
+        from revops_assets.emulators._server import DocStore, EmulatorServer, FaultInjector, Faults
+
+        self.app = module.build_app(DocStore(store_path), sample_dir)
+        if script is not None:  # a scripted "timeout" stalls 0.5 s: past the 0.25 s client timeout tests use
+            faults = Faults(timeout_s=0.5)
+        self.injector = FaultInjector(self.app, faults or Faults(), module.error_response, script=script)
+        self.recorder = Recorder(self.injector)
+        self.server = EmulatorServer(self.recorder).start()
+        self._make_client = make_client
+
+    def client(self, **overrides):
+        return self._make_client(self.server.url, **overrides)
+
+    @property
+    def calls(self) -> list:
+        """What the client sent (and got back), the emulator's own /_emulator endpoints left out."""
+        return [e for e in self.recorder.exchanges if not e.path.startswith("/_emulator")]
+
+
+@pytest.fixture
+def service_emulator(tmp_path: Path):
+    """Factory: ``service_emulator(module, sample_dir, make_client, script=..., faults=...)`` starts a
+    :class:`ServiceEmulator` for ``revops_assets.emulators.<module>`` (its state in a fresh SQLite file
+    under ``tmp_path``); every one started is stopped at teardown. ``make_client(url, **overrides)``
+    builds the service's resource. Test modules bind it to their service in a small ``emulator`` fixture."""
+    made: list[ServiceEmulator] = []
+
+    def make(module, sample_dir: Path, make_client, **kwargs) -> ServiceEmulator:
+        name = module.__name__.rsplit(".", 1)[-1]
+        made.append(ServiceEmulator(module, sample_dir, tmp_path / f"{name}{len(made)}.sqlite", make_client, **kwargs))
+        return made[-1]
+
+    yield make
+    for emu in made:
+        emu.server.stop()

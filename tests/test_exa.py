@@ -11,10 +11,9 @@ import pytest
 import requests
 
 from revops_assets.emulators import exa as exa_emulator
-from revops_assets.emulators._server import DocStore, EmulatorServer, FaultInjector, Faults
+from revops_assets.emulators._server import DocStore, EmulatorServer
 from revops_assets.resources._http import AuthError, MalformedResponse, RateLimited, ServiceError, TransportError
 from revops_assets.resources.exa import CreditsExhausted, ExaResource
-from recording import Exchange, Recorder
 from spec_validation import validate_request, validate_response
 
 DOCS = [
@@ -50,11 +49,6 @@ DOCS = [
 ]
 
 
-def scripted(app, script: list[str], timeout_s: float = 0.5) -> FaultInjector:
-    """The listed faults on the first requests, in order, then everything through."""
-    return FaultInjector(app, Faults(timeout_s=timeout_s), exa_emulator.error_response, script=script)
-
-
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
     (tmp_path / "sample" / "exa").mkdir(parents=True)
@@ -62,39 +56,21 @@ def sample_dir(tmp_path: Path) -> Path:
     return tmp_path / "sample"
 
 
-class Emulator:
-    def __init__(self, sample_dir: Path, store_path: Path, script: list[str] | None = None,
-                 faults: Faults | None = None):
-        self.app = exa_emulator.build_app(DocStore(store_path), sample_dir)
-        self.app.state.search_rate_per_s = 1000  # the client-side limiter is exercised on its own
-        if script is not None:
-            self.injector = scripted(self.app, script)
-        else:
-            self.injector = FaultInjector(self.app, faults or Faults(), exa_emulator.error_response)
-        self.recorder = Recorder(self.injector)
-        self.server = EmulatorServer(self.recorder).start()
-
-    def client(self, **overrides) -> ExaResource:
-        config = dict(api_key="test-key", base_url=self.server.url, timeout_s=2.0, max_attempts=4,
-                      backoff_s=0.001, backoff_max_s=0.01)
-        return ExaResource(**(config | overrides))
-
-    @property
-    def calls(self) -> list[Exchange]:
-        return [e for e in self.recorder.exchanges if not e.path.startswith("/_emulator")]
+def exa_client(url: str, **overrides) -> ExaResource:
+    config = dict(api_key="test-key", base_url=url, timeout_s=2.0, max_attempts=4, backoff_s=0.001, backoff_max_s=0.01)
+    return ExaResource(**(config | overrides))
 
 
 @pytest.fixture
-def emulator(sample_dir: Path, tmp_path: Path):
-    made: list[Emulator] = []
+def emulator(service_emulator, sample_dir: Path):
+    """``emulator(script=[...] | faults=Faults(...))``: the shared emulator factory (conftest) for Exa."""
 
-    def make(**kwargs) -> Emulator:
-        made.append(Emulator(sample_dir, tmp_path / f"exa{len(made)}.sqlite", **kwargs))
-        return made[-1]
+    def make(**kwargs):
+        emu = service_emulator(exa_emulator, sample_dir, exa_client, **kwargs)
+        emu.app.state.search_rate_per_s = 1000  # the client-side limiter is exercised on its own
+        return emu
 
-    yield make
-    for emu in made:
-        emu.server.stop()
+    return make
 
 
 # ------------------------------------------------------------------------------------- the happy path

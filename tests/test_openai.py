@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from revops_assets.emulators import openai as openai_emulator
-from revops_assets.emulators._server import DocStore, EmulatorServer, FaultInjector, Faults
 from revops_assets.resources._http import AuthError, MalformedResponse, RateLimited, ServiceError, TransportError
 from revops_assets.resources.openai_client import (
     AudioTooLarge,
@@ -27,7 +26,7 @@ from revops_assets.resources.openai_client import (
     QuotaExceeded,
     split_wav,
 )
-from recording import Exchange, Recorder
+from recording import Exchange
 from spec_validation import spec_path, validate_response
 
 RATE = 8000  # 8 kHz mono 16-bit: 16,000 bytes per second of audio
@@ -47,11 +46,6 @@ def wav_bytes(seconds: float, freq: float = 440.0, rate: int = RATE) -> bytes:
 
 
 KNOWN_WAV = wav_bytes(4.0, freq=330.0)
-
-
-def scripted(app, script: list[str], timeout_s: float = 0.5) -> FaultInjector:
-    """The listed faults on the first requests, in order, then everything through."""
-    return FaultInjector(app, Faults(timeout_s=timeout_s), openai_emulator.error_response, script=script)
 
 
 def uploaded_file(ex: Exchange) -> tuple[str, bytes, dict]:
@@ -109,35 +103,16 @@ def sample_dir(tmp_path: Path) -> Path:
     return root
 
 
-class Emulator:
-    def __init__(self, sample_dir: Path, store_path: Path, script: list[str] | None = None):
-        self.app = openai_emulator.build_app(DocStore(store_path), sample_dir)
-        self.injector = (scripted(self.app, script) if script is not None
-                         else FaultInjector(self.app, Faults(), openai_emulator.error_response))
-        self.recorder = Recorder(self.injector)
-        self.server = EmulatorServer(self.recorder).start()
-
-    def client(self, **overrides) -> OpenAIResource:
-        config = dict(api_key="sk-test", base_url=f"{self.server.url}/v1", timeout_s=2.0, max_attempts=4,
-                      backoff_s=0.001, backoff_max_s=0.01)
-        return OpenAIResource(**(config | overrides))
-
-    @property
-    def calls(self) -> list[Exchange]:
-        return [e for e in self.recorder.exchanges if not e.path.startswith("/_emulator")]
+def openai_client(url: str, **overrides) -> OpenAIResource:
+    config = dict(api_key="sk-test", base_url=f"{url}/v1", timeout_s=2.0, max_attempts=4, backoff_s=0.001,
+                  backoff_max_s=0.01)
+    return OpenAIResource(**(config | overrides))
 
 
 @pytest.fixture
-def emulator(sample_dir: Path, tmp_path: Path):
-    made: list[Emulator] = []
-
-    def make(**kwargs) -> Emulator:
-        made.append(Emulator(sample_dir, tmp_path / f"openai{len(made)}.sqlite", **kwargs))
-        return made[-1]
-
-    yield make
-    for emu in made:
-        emu.server.stop()
+def emulator(service_emulator, sample_dir: Path):
+    """``emulator(script=[...])``: the shared emulator factory (conftest) for OpenAI."""
+    return functools.partial(service_emulator, openai_emulator, sample_dir, openai_client)
 
 
 @pytest.fixture
