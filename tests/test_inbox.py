@@ -10,8 +10,9 @@ from datetime import timezone
 import pytest
 from inbox_writer_child import write_visits  # tests/ is on sys.path under pytest
 
-from revops_assets.receiver.models import parse_visit
-from revops_assets.resources.inbox import InboxResource, VisitInbox
+from revops_assets.receiver.models import Visit, parse_visit
+from revops_assets.resources.inbox import (MAX_REASON_CHARS, InboxResource, Quarantined, Stored, VisitInbox,
+                                           error_reason)
 
 
 def body(person: str = "adam", seen_at: str = "2024-01-01T12:34:56Z", url: str = "https://acme.com/pricing") -> bytes:
@@ -114,3 +115,50 @@ def test_concurrent_writer_processes_and_a_reader_lose_nothing(tmp_path):
         seen += [v.seq for v in reader.read_after(seen[-1] if seen else 0, limit=1000)]
         assert reader.count() == 240
     assert seen == list(range(1, 241))
+
+
+# Valid JSON (an escaped lone surrogate, as json.dumps writes it) that parses, but whose Visit cannot be
+# serialized back to UTF-8 JSON.
+SURROGATE = json.dumps({"LinkedIn URL": "https://www.linkedin.com/in/odd/", "First Name": "\ud800",
+                        "Seen At": "2024-01-01T12:34:56Z", "Captured URL": "https://acme.com/pricing"}).encode()
+
+
+def test_a_row_that_cannot_be_prepared_is_quarantined_and_its_batch_mates_are_stored(inbox):
+    unserializable = parse_visit(SURROGATE)
+    # A Visit built without validation, as any caller of the inbox can hand in: no Seen At, so no key.
+    keyless = Visit.model_construct(captured_url="https://acme.com/pricing", company_name="Acme", seen_at=None)
+    items = [(parse_visit(body("ann")), body("ann")), (unserializable, SURROGATE), (keyless, b"keyless-raw"),
+             (parse_visit(body("ann")), body("ann")), (parse_visit(body("bob")), body("bob"))]
+    results = inbox.append_many(items)
+
+    assert results[0] == Stored(1, False) and results[3] == Stored(1, True)
+    assert results[4] == Stored(2, False), "a quarantined row must not burn a seq"
+    bad_json, bad_key = results[1], results[2]
+    assert isinstance(bad_json, Quarantined) and isinstance(bad_key, Quarantined)
+    assert bad_json.reason.startswith("serializing the visit: PydanticSerializationError:") and "surrogates" in bad_json.reason
+    assert bad_key.reason.startswith("computing the dedupe key: AttributeError:") and "strftime" in bad_key.reason
+    # Nothing accepted is lost: the good rows read back, the others are in quarantine byte for byte.
+    assert [v.visit.first_name for v in inbox.read_after(0, 10)] == ["Ann", "Bob"]
+    q = inbox.quarantined()
+    assert [(x.id, x.reason, x.raw) for x in q] == [(bad_json.id, bad_json.reason, SURROGATE),
+                                                  (bad_key.id, bad_key.reason, b"keyless-raw")]
+    with pytest.raises(TypeError):  # a quarantined result can never be mistaken for (seq, duplicate)
+        seq, duplicate = bad_json
+
+
+def test_single_append_and_raw_bodies_that_are_not_bytes(inbox):
+    assert isinstance(inbox.append(parse_visit(SURROGATE), SURROGATE), Quarantined)
+    text = body("cy").decode()
+    assert inbox.append(parse_visit(text.encode()), text) == Stored(1, False)  # text is kept as UTF-8
+    assert inbox.read_after(0, 1)[0].visit.first_name == "Cy"
+    lost = inbox.append(parse_visit(body("di")), None)  # type: ignore[arg-type]
+    assert isinstance(lost, Quarantined) and lost.reason.startswith("reading the raw body: TypeError:")
+    assert inbox.quarantined()[-1].raw == b"None" and inbox.count() == 1
+
+
+def test_error_reason_is_bounded_and_storable(inbox):
+    reason = error_reason(ValueError("\ud800" + "x" * 1000), "parsing")
+    assert reason.startswith("parsing: ValueError: \\ud800x") and len(reason) == MAX_REASON_CHARS
+    inbox.quarantine(b"raw", reason)
+    inbox.quarantine(b"raw", "lone \udcff surrogate")  # sqlite3 cannot bind one; it is escaped instead
+    assert [q.reason for q in inbox.quarantined()] == [reason, "lone \\udcff surrogate"]

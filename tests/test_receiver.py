@@ -306,3 +306,33 @@ def test_live_mode_without_token_fails_with_one_clear_line(tmp_path):
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "RB2B_WEBHOOK_TOKEN" in lines[0]
     assert not (tmp_path / "inbox.sqlite").exists()
+
+
+# --- what the parser accepts but the inbox cannot store, or what breaks unexpectedly --------------------
+
+# Valid JSON that parses to a Visit (an escaped lone surrogate is legal JSON), but that Visit cannot be
+# serialized back to UTF-8 JSON for the inbox.
+def unstorable_body(i: int) -> bytes:
+    return json.dumps(visit_body(1000 + i, **{"Last Name": "\ud800"})).encode()
+
+
+def test_a_visit_the_inbox_cannot_store_is_quarantined_and_its_neighbours_are_kept(receiver, inbox):
+    """Concurrent posts share group commits: one unstorable visit must not fail the others' batch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [json.dumps(visit_body(i)).encode() for i in range(30)] + [unstorable_body(i) for i in range(3)]
+    bodies = bodies[::3] + bodies[1::3] + bodies[2::3]  # interleave the bad ones among the good
+
+    def send(content: bytes) -> tuple[bytes, int, dict]:
+        r = httpx.post(receiver.url, content=content, headers={"content-type": "application/json"}, timeout=5)
+        return content, r.status_code, r.json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(send, bodies))
+    assert all(code == 200 for _, code, _ in answers), answers
+    bad = [(content, doc) for content, _, doc in answers if doc["status"] == "quarantined"]
+    assert sorted(c for c, _ in bad) == sorted(unstorable_body(i) for i in range(3))
+    assert all(doc["reason"].startswith("serializing the visit: PydanticSerializationError") for _, doc in bad)
+    assert sum(doc == {"status": "accepted"} for _, _, doc in answers) == 30
+    assert inbox.count() == 30
+    assert sorted(q.raw for q in inbox.quarantined()) == sorted(c for c, _ in bad)

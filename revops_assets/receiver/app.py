@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from revops_assets.receiver.models import InvalidVisit, Visit, parse_visit
-from revops_assets.resources.inbox import VisitInbox
+from revops_assets.resources.inbox import Quarantined, Stored, VisitInbox
 
 __all__ = ["build_app", "WEBHOOK_PATH"]
 
@@ -50,7 +50,8 @@ MAX_GROUP = 256  # visits per transaction at most; keeps one commit well under a
 
 log = logging.getLogger("revops.receiver")
 
-_Pending = tuple[Visit, bytes, "asyncio.Future[tuple[int, bool]]"]
+_Result = Stored | Quarantined
+_Pending = tuple[Visit, bytes, "asyncio.Future[_Result]"]
 
 
 class GroupCommitter:
@@ -62,13 +63,13 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    async def append(self, visit: Visit, raw: bytes) -> tuple[int, bool]:
+    async def append(self, visit: Visit, raw: bytes) -> _Result:
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
                     self._thread.start()
-        future: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[_Result] = asyncio.get_running_loop().create_future()
         self._queue.put((visit, raw, future))
         return await future
 
@@ -103,7 +104,7 @@ class GroupCommitter:
                 _resolve(future, result=result)
 
 
-def _resolve(future: "asyncio.Future[tuple[int, bool]]", result: tuple[int, bool] | None = None,
+def _resolve(future: "asyncio.Future[_Result]", result: _Result | None = None,
              exc: BaseException | None = None) -> None:
     def settle() -> None:
         if future.cancelled():
@@ -179,13 +180,16 @@ def build_app(inbox_path: str | Path, token: str, max_body_bytes: int = DEFAULT_
                 visit = parse_visit(body, received_at=received_at)
             except InvalidVisit as exc:
                 return await quarantine(body, exc.reason)
-            seq, duplicate = await writer.append(visit, body)
+            result = await writer.append(visit, body)
         except sqlite3.Error as exc:
             log.error("rb2b webhook: inbox write failed (%s); answering 503, the visit is NOT kept", type(exc).__name__)
             return JSONResponse({"status": "error"}, status_code=503)
+        if isinstance(result, Quarantined):  # parsed, but could not be stored as a visit
+            log.warning("rb2b body quarantined: %s", result.reason)
+            return JSONResponse({"status": "quarantined", "reason": result.reason})
         if visit.seen_at_fallback:
-            log.info("rb2b visit seq=%s: unreadable Seen At, used the %s time", seq, visit.seen_at_source)
-        return JSONResponse({"status": "duplicate" if duplicate else "accepted"})
+            log.info("rb2b visit seq=%s: unreadable Seen At, used the %s time", result.seq, visit.seen_at_source)
+        return JSONResponse({"status": "duplicate" if result.duplicate else "accepted"})
 
     async def healthz(request: Request) -> JSONResponse:
         try:

@@ -22,14 +22,16 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 
 from revops_assets.receiver.models import Visit
 
-__all__ = ["InboxVisit", "QuarantinedBody", "VisitInbox", "InboxResource"]
+__all__ = ["InboxVisit", "QuarantinedBody", "Stored", "Quarantined", "VisitInbox", "InboxResource", "error_reason"]
 
 BUSY_TIMEOUT_MS = 5_000  # well inside RB2B's 15 s answer budget
+MAX_REASON_CHARS = 300
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS visits (
@@ -64,8 +66,74 @@ class QuarantinedBody:
     received_at: datetime
 
 
+class Stored(NamedTuple):
+    """A visit kept in ``visits``; a duplicate carries the original's seq."""
+
+    seq: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A visit that could not be stored as one and was kept in ``quarantine`` instead.
+
+    Deliberately not a tuple: ``seq, duplicate = result`` fails loudly on it instead of reading an id
+    as a seq.
+    """
+
+    id: int
+    reason: str
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def error_reason(exc: BaseException, doing: str) -> str:
+    """``"<doing>: <ExceptionType>: <message>"``, bounded and always storable (no lone surrogates)."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not turn a quarantine into a crash
+        message = "<message unavailable>"
+    text = f"{doing}: {type(exc).__name__}: {message}"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "\u2026"
+
+
+def _raw_bytes(raw: object) -> bytes:
+    """The body as bytes: bytes-like as is, text as UTF-8 (lone surrogates kept); TypeError otherwise."""
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogatepass")
+    return memoryview(raw).tobytes()  # type: ignore[arg-type]  # TypeError for a non-buffer
+
+
+class _Row(NamedTuple):
+    """One item made ready for SQL: ``key`` and ``doc`` to store it, or ``reason`` to quarantine it."""
+
+    raw: bytes
+    key: str | None = None
+    doc: str | None = None
+    reason: str | None = None
+
+
+def _prepare(visit: Visit, raw: object) -> _Row:
+    """Each step is tried on its own so the reason says which one failed.
+
+    A raw that is not bytes at all is kept as its ``repr``: a human can still see what arrived.
+    """
+    try:
+        body = _raw_bytes(raw)
+    except Exception as exc:  # noqa: BLE001 - quarantined with the reason, never raised
+        return _Row(repr(raw).encode("utf-8", "backslashreplace"), reason=error_reason(exc, "reading the raw body"))
+    try:
+        key = visit.dedupe_key
+    except Exception as exc:  # noqa: BLE001
+        return _Row(body, reason=error_reason(exc, "computing the dedupe key"))
+    try:
+        doc = visit.model_dump_json()
+    except Exception as exc:  # noqa: BLE001
+        return _Row(body, reason=error_reason(exc, "serializing the visit"))
+    return _Row(body, key, doc)
 
 
 class VisitInbox:
@@ -115,24 +183,33 @@ class VisitInbox:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def append(self, visit: Visit, raw: bytes) -> tuple[int, bool]:
-        """Store a visit durably; returns ``(seq, duplicate)``. A duplicate returns the original seq."""
+    def append(self, visit: Visit, raw: bytes) -> Stored | Quarantined:
+        """Store one visit durably (see :meth:`append_many`)."""
         return self.append_many([(visit, raw)])[0]
 
-    def append_many(self, items: list[tuple[Visit, bytes]]) -> list[tuple[int, bool]]:
+    def append_many(self, items: list[tuple[Visit, bytes]]) -> list[Stored | Quarantined]:
         """Store several visits in ONE transaction (one fsync): the receiver's group commit.
 
-        All or nothing: if the commit fails, none is stored and the caller must not answer 200.
-        Duplicates inside the batch are detected too (the transaction sees its own inserts).
+        Per row: a visit that cannot be turned into a row (its dedupe key or JSON raises) goes to the
+        quarantine *in the same transaction*, with the step and the error as reason, and the other
+        rows are stored; one odd visit never costs its batch-mates. Results line up with ``items``.
+        Per batch: if the database fails, nothing is stored, the error propagates, and the caller
+        must not answer 200. Duplicates inside the batch are detected too (the transaction sees its
+        own inserts).
         """
-        rows = [(v.dedupe_key, v.model_dump_json(), bytes(raw)) for v, raw in items]
-        results: list[tuple[int, bool]] = []
+        rows = [_prepare(v, raw) for v, raw in items]
+        results: list[Stored | Quarantined] = []
         db = self._db()
         with self._write_lock:
             db.execute("BEGIN IMMEDIATE")
             try:
                 now = _now()
-                for key, doc, raw in rows:
+                for raw, key, doc, reason in rows:
+                    if reason is not None:
+                        qid = db.execute("INSERT INTO quarantine (reason, raw, received_at) VALUES (?, ?, ?)",
+                                         (reason, raw, now)).lastrowid
+                        results.append(Quarantined(int(qid), reason))
+                        continue
                     # Look before inserting: an upsert would burn an AUTOINCREMENT value per duplicate.
                     found = db.execute("SELECT seq FROM visits WHERE dedupe_key = ?", (key,)).fetchone()
                     if found is None:
@@ -140,10 +217,10 @@ class VisitInbox:
                             "INSERT INTO visits (dedupe_key, visit, raw, received_at) VALUES (?, ?, ?, ?) RETURNING seq",
                             (key, doc, raw, now),
                         ).fetchall()[0][0]
-                        results.append((int(seq), False))
+                        results.append(Stored(int(seq), False))
                     else:
                         db.execute("UPDATE visits SET duplicates = duplicates + 1 WHERE seq = ?", (found[0],))
-                        results.append((int(found[0]), True))
+                        results.append(Stored(int(found[0]), True))
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -153,6 +230,7 @@ class VisitInbox:
 
     def quarantine(self, raw: bytes, reason: str) -> int:
         """Keep a body we could not accept as a visit, with why; returns its quarantine id."""
+        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot be bound
         db = self._db()
         with self._write_lock:
             cur = db.execute(
