@@ -336,3 +336,48 @@ def test_a_visit_the_inbox_cannot_store_is_quarantined_and_its_neighbours_are_ke
     assert sum(doc == {"status": "accepted"} for _, _, doc in answers) == 30
     assert inbox.count() == 30
     assert sorted(q.raw for q in inbox.quarantined()) == sorted(c for c, _ in bad)
+
+
+def crasher_body(i: int) -> bytes:
+    """Passes the JSON parser (the count is a *string*), then ``parse_visit``'s ``int()`` hits Python's
+    4300-digit limit: a ValueError of ours, not an InvalidVisit. A real bug, and so the real test of
+    the handler's last line of defence."""
+    return json.dumps(visit_body(i, **{"Employee Count": "9" * 5000})).encode()
+
+
+def test_an_unexpected_error_is_quarantined_with_its_type_and_answered_200(receiver, client, inbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    r = post(client, receiver.url, crasher_body(1))
+    assert r.status_code == 200 and r.json()["status"] == "quarantined"
+    assert r.json()["reason"].startswith("unexpected error: ValueError: Exceeds the limit (4300 digits)")
+    [q] = inbox.quarantined()
+    assert (q.raw, q.reason) == (crasher_body(1), r.json()["reason"])
+    assert inbox.count() == 0
+    # The feed goes on, and nothing from the URL (the token) reached the inbox or the server's logs.
+    assert post(client, receiver.url, visit_body(2)).json() == {"status": "accepted"}
+    server_side = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    assert "ValueError" in server_side and TOKEN not in server_side and "token=" not in server_side
+    assert TOKEN not in q.reason
+
+
+@pytest.mark.parametrize("failure", ["corrupt", "gone"])
+def test_when_the_inbox_cannot_be_written_every_body_gets_503_never_a_false_200(tmp_path, client, failure):
+    """Nothing is kept, so nothing may be answered 200: not a good visit, not a bad body, not a crasher.
+
+    The disk failure is real: the SQLite file is overwritten with junk, or replaced by a directory, after
+    the app was built and before its first write (a read-only file would not stop root, tests' usual user).
+    """
+    path = tmp_path / "inbox.sqlite"
+    rx = Receiver(path)
+    try:
+        if failure == "corrupt":
+            path.write_bytes(b"not an SQLite file: the disk went bad. " * 200)
+        else:
+            path.unlink()
+            path.mkdir()
+        for content in [json.dumps(visit_body(1)).encode(), b"{broken", unstorable_body(1), crasher_body(2)]:
+            r = post(client, rx.url, content)
+            assert (r.status_code, r.json()) == (503, {"status": "error"}), content[:60]
+        assert client.get(f"http://127.0.0.1:{rx.port}/healthz").status_code == 503
+    finally:
+        rx.stop()

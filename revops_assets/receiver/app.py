@@ -6,9 +6,10 @@ Rules it follows, all forced by RB2B (shared/api-specs/rb2b/README.md):
   never retries. So a body we cannot use (malformed, wrong types, missing fields, too big) still gets
   200 and is put in quarantine with the reason: a human can replay it, nothing is silently lost, and
   one bad relay message cannot switch off the whole feed. 200 is not "we understood it", it is "we
-  kept it". The only non-200 answers are 401 (wrong or missing token: that is not RB2B, or RB2B is
-  misconfigured and should be disconnected) and 503 when the inbox itself cannot be written (saying
-  200 then would be a lie that loses the visit for good).
+  kept it". That includes our own bugs: an unexpected exception quarantines the raw body with the
+  exception as reason and still answers 200. The only non-200 answers are 401 (wrong or missing
+  token: that is not RB2B, or RB2B is misconfigured and should be disconnected) and 503 when the
+  inbox itself cannot be written (saying 200 then would be a lie that loses the visit for good).
 * The secret can only travel in the query string, so it is compared in constant time and neither
   the token nor the query string is ever logged (run uvicorn with ``access_log=False``; the
   ``receiver`` command does).
@@ -27,6 +28,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import traceback
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +41,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from revops_assets.receiver.models import InvalidVisit, Visit, parse_visit
-from revops_assets.resources.inbox import Quarantined, Stored, VisitInbox
+from revops_assets.resources.inbox import Quarantined, Stored, VisitInbox, error_reason
 
 __all__ = ["build_app", "WEBHOOK_PATH"]
 
@@ -157,12 +159,45 @@ def build_app(inbox_path: str | Path, token: str, max_body_bytes: int = DEFAULT_
         given = request.query_params.get("token", "")
         return hmac.compare_digest(given.encode(), expected)
 
+    def redact(text: str) -> str:
+        """Belt and braces: an exception message must never carry the token into the inbox or a log."""
+        return text.replace(token, "<token>")
+
     async def quarantine(raw: bytes, reason: str, **extra: str) -> JSONResponse:
         await run_in_threadpool(inbox.quarantine, raw, reason)
         log.warning("rb2b body quarantined: %s", reason)
         return JSONResponse({"status": "quarantined", "reason": reason}, headers=extra)
 
+    async def keep(body: bytes, oversized: bool, received_at: datetime) -> JSONResponse:
+        """The expected paths: a visit stored (or deduplicated), or a body quarantined with its reason."""
+        if oversized:
+            # Close the connection so the client stops streaming the rest of a huge upload.
+            return await quarantine(body, f"oversized: body larger than {max_body_bytes} bytes", connection="close")
+        try:
+            visit = parse_visit(body, received_at=received_at)
+        except InvalidVisit as exc:
+            return await quarantine(body, exc.reason)
+        result = await writer.append(visit, body)
+        if isinstance(result, Quarantined):  # parsed, but could not be stored as a visit
+            log.warning("rb2b body quarantined: %s", result.reason)
+            return JSONResponse({"status": "quarantined", "reason": result.reason})
+        if visit.seen_at_fallback:
+            log.info("rb2b visit seq=%s: unreadable Seen At, used the %s time", result.seq, visit.seen_at_source)
+        return JSONResponse({"status": "duplicate" if result.duplicate else "accepted"})
+
     async def webhook(request: Request) -> JSONResponse:
+        """200 exactly when the body is durably kept: as a visit, or in quarantine with the reason.
+
+        * Unusable body (``InvalidVisit``, oversized), or a visit the inbox cannot store as one:
+          quarantined, 200.
+        * Any other exception (a bug of ours): the raw body is quarantined with the exception's type
+          and message, 200. It is kept, and a 5xx would make RB2B disconnect the whole feed.
+        * The inbox cannot be written (``sqlite3.Error``: disk full, read-only, corrupt, locked), also
+          while quarantining: the body is NOT kept, so 503. A 200 would lose it silently; a 5xx lets
+          a retrying sender deliver it again and makes the outage visible.
+
+        The URL's query string holds the token: it is never logged nor stored.
+        """
         if not token_ok(request):
             log.warning("rb2b webhook: rejected a request with a wrong or missing token")
             return JSONResponse({"status": "unauthorized"}, status_code=401)
@@ -172,24 +207,18 @@ def build_app(inbox_path: str | Path, token: str, max_body_bytes: int = DEFAULT_
         except ClientDisconnect:
             return JSONResponse({"status": "disconnected"})  # nobody is listening for the answer
         try:
-            if oversized:
-                # Close the connection so the client stops streaming the rest of a huge upload.
-                return await quarantine(body, f"oversized: body larger than {max_body_bytes} bytes",
-                                        connection="close")
             try:
-                visit = parse_visit(body, received_at=received_at)
-            except InvalidVisit as exc:
-                return await quarantine(body, exc.reason)
-            result = await writer.append(visit, body)
+                return await keep(body, oversized, received_at)
+            except sqlite3.Error:
+                raise  # the inbox is down: quarantining would fail the same way
+            except Exception as exc:  # noqa: BLE001 - kept with the reason; see the docstring
+                reason = redact(error_reason(exc, "unexpected error"))
+                # The (redacted) reason and the frames: no locals, no URL.
+                log.error("rb2b webhook: %s\n%s", reason, "".join(traceback.format_tb(exc.__traceback__)))
+                return await quarantine(body, reason)
         except sqlite3.Error as exc:
             log.error("rb2b webhook: inbox write failed (%s); answering 503, the visit is NOT kept", type(exc).__name__)
             return JSONResponse({"status": "error"}, status_code=503)
-        if isinstance(result, Quarantined):  # parsed, but could not be stored as a visit
-            log.warning("rb2b body quarantined: %s", result.reason)
-            return JSONResponse({"status": "quarantined", "reason": result.reason})
-        if visit.seen_at_fallback:
-            log.info("rb2b visit seq=%s: unreadable Seen At, used the %s time", result.seq, visit.seen_at_source)
-        return JSONResponse({"status": "duplicate" if result.duplicate else "accepted"})
 
     async def healthz(request: Request) -> JSONResponse:
         try:
