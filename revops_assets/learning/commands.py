@@ -45,12 +45,15 @@ def _deliver_visit(body: dict[str, Any], receiver_url: str | None, inbox: Any) -
         response = requests.post(receiver_url, data=raw, headers={"Content-Type": "application/json"}, timeout=15)
         return f"HTTP {response.status_code}"
     from revops_assets.receiver.models import InvalidVisit, parse_visit
+    from revops_assets.resources.inbox import Quarantined
 
     try:
-        seq, duplicate = inbox.append(parse_visit(raw), raw)
+        result = inbox.append(parse_visit(raw), raw)
     except InvalidVisit as exc:
         return f"invalid: {exc.reason}"
-    return "duplicate" if duplicate else f"seq {seq}"
+    if isinstance(result, Quarantined):
+        return f"quarantined: {result.reason}"
+    return "duplicate" if result.duplicate else f"seq {result.seq}"
 
 
 @click.command("simulate")
