@@ -328,6 +328,33 @@ def test_read_timeouts_become_transport_errors(emu):
     assert TOKEN not in str(info.value)
 
 
+def test_a_seeded_fault_run_replays_identically(home):
+    """Two injectors with the same seed answer the same request sequence with the same responses, down to
+    which 5xx (500/502/503) each fault is; a scripted "5xx" draws its code from that seeded RNG too. The
+    code used to come from the unseeded module RNG, so a failing fault run could not be replayed."""
+    root, location = home
+    headers = {"Authorization": f"Bearer {TOKEN}", "Version": VERSIONS["contacts"]}
+
+    def run(faults: Faults, script: list[str] | None = None, n: int = 40) -> list[tuple[int, bytes]]:
+        app = build_app(DocStore(root / "emulators" / "ghl.sqlite"), root / "sample")
+        server = EmulatorServer(FaultInjector(app, faults, error_response, script=script)).start()
+        try:
+            return [(r.status_code, r.content) for r in
+                    (requests.get(f"{server.url}/contacts/ct_{i % 7}", headers=headers, timeout=5) for i in range(n))]
+        finally:
+            server.stop()
+
+    knobs = dict(p429=0.15, p5xx=0.5, pmalformed=0.1)
+    first, again = run(Faults(**knobs, seed=21)), run(Faults(**knobs, seed=21))
+    assert first == again
+    statuses = [status for status, _ in first]
+    assert {500, 502, 503} <= set(statuses) and {200, 429} <= set(statuses)  # every kind of answer was drawn
+    assert statuses != [status for status, _ in run(Faults(**knobs, seed=22))]  # and the seed decides them
+
+    scripted = [run(Faults(seed=5), script=["5xx"] * 12, n=12) for _ in range(2)]
+    assert scripted[0] == scripted[1] and len({status for status, _ in scripted[0]}) > 1
+
+
 # ------------------------------------------------------------------------------------------ rate limit
 
 

@@ -65,6 +65,7 @@ class Faults:
 
 
 ErrorFactory = Callable[[int], Response]
+_FAULT_STATUS = {"429": 429, "timeout": 504, "malformed": 200}  # "5xx" is drawn from 500/502/503
 
 
 def default_error(status: int) -> Response:
@@ -94,12 +95,19 @@ class FaultInjector:
         self.faults = faults
         self._rng = random.Random(faults.seed)
 
-    def _draw(self) -> str | None:
+    def _draw(self) -> tuple[str, int] | None:
+        """The next fault and its status code, or ``None``. Every random choice -- whether to fault,
+        which fault, which 5xx -- comes from the injector's seeded RNG, taken under the lock, so the
+        same seed (or script) answers the same request sequence with the same responses."""
         with self._lock:
-            if self.script:
-                return self.script.pop(0)
-            f = self.faults
-            r = self._rng.random()
+            fault = self.script.pop(0) if self.script else self._pick(self._rng.random())
+            if fault is None:
+                return None
+            status = self._rng.choice((500, 502, 503)) if fault == "5xx" else _FAULT_STATUS[fault]
+        return fault, status
+
+    def _pick(self, r: float) -> str | None:
+        f = self.faults
         for name, p in (("429", f.p429), ("5xx", f.p5xx), ("timeout", f.ptimeout), ("malformed", f.pmalformed)):
             if r < p:
                 return name
@@ -120,20 +128,18 @@ class FaultInjector:
         self.stats["requests"] += 1
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000.0)
-        fault = self._draw()
-        if fault is None:
+        drawn = self._draw()
+        if drawn is None:
             await self.app(scope, receive, send)
             return
+        fault, status = drawn
         self.stats[fault] += 1
-        if fault == "429":
-            await self.error_factory(429)(scope, receive, send)
-        elif fault == "5xx":
-            await self.error_factory(random.choice((500, 502, 503)))(scope, receive, send)
-        elif fault == "timeout":
+        if fault == "malformed":  # a truncated JSON body with a 200, as a broken proxy would send
+            await Response(b'{"truncated": [1, 2', status_code=status, media_type="application/json")(scope, receive, send)
+            return
+        if fault == "timeout":
             await asyncio.sleep(self.faults.timeout_s)
-            await self.error_factory(504)(scope, receive, send)
-        else:  # malformed: a truncated JSON body with a 200, as a broken proxy would send
-            await Response(b'{"truncated": [1, 2', status_code=200, media_type="application/json")(scope, receive, send)
+        await self.error_factory(status)(scope, receive, send)
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
