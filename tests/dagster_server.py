@@ -103,8 +103,8 @@ def _server_info(url: str) -> bool:
     return requests.get(f"{url}/server_info", timeout=5).ok
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the whole ``dagster dev`` process group: politely first, then for sure."""
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a process started in its own session, and its whole group: politely first, then for sure."""
     if process.poll() is None:
         for sig, grace in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
             try:
@@ -168,4 +168,4 @@ def running_dagster(revops_home: Path, workdir: Path, startup_timeout: float = S
                  interval=2.0, diagnostics=server.log_tail)
         yield server
     finally:
-        _stop(process)
+        stop_group(process)

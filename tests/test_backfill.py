@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +24,8 @@ import dagster as dg
 import duckdb
 import pytest
 import requests
-from demo_helpers import load_sample_visits as _load_visits  # tests/ is on sys.path
+from dagster_server import free_port, stop_group  # tests/ is on sys.path
+from demo_helpers import load_sample_visits as _load_visits
 
 pytestmark = pytest.mark.slow
 
@@ -45,31 +44,11 @@ RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
 DEADLINE_S = 1500  # measured: 585-828 s for the 30 days on a busy 2-CPU box
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """In its own process group, so stopping it also stops the code servers and runs it started."""
     with log.open("wb") as out:
         return subprocess.Popen(args, env=env, cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    try:  # children that outlived their parent are still in the group
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _tail(log: Path, n: int = 40) -> str:
@@ -175,7 +154,7 @@ def test_thirty_day_backfill_with_four_concurrent_runs(tmp_path):
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.pop("REVOPS_EMULATOR_FAULTS", None)
-    port = _free_port()
+    port = free_port()
     web_log, daemon_log = tmp_path / "webserver.log", tmp_path / "daemon.log"
     workspace = str(PROJECT_DIR / "workspace.yaml")
     started = time.monotonic()
@@ -204,8 +183,8 @@ def test_thirty_day_backfill_with_four_concurrent_runs(tmp_path):
               f"{finished_at - launched_at:.0f} s after launch, {finished_at - started:.0f} s with start-up")
     finally:
         if daemon is not None:
-            _stop(daemon)
-        _stop(web)
+            stop_group(daemon)
+        stop_group(web)
 
 
 def _check_backfill(instance: dg.DagsterInstance, backfill_id: str, days: list[str], home: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import dagster as dg
 import psycopg2
 import pytest
 from dagster._core.errors import DagsterInvalidConfigError
+from dagster_server import stop_group  # tests/ is on sys.path
 
 pytestmark = pytest.mark.postgres
 
@@ -190,12 +190,7 @@ def test_daemon_dequeues_and_runs_a_queued_run_on_postgres(demo_settings, pg_dag
                     pytest.fail(f"run still {run.status.value} after 240 s:\n{log.read_text()[-3000:]}")
                 time.sleep(1)
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(timeout=10)
+            stop_group(daemon)
         assert run.status == dg.DagsterRunStatus.SUCCESS, log.read_text()[-3000:]
         kinds = [r.dagster_event.event_type for r in instance.all_logs(run.run_id) if r.dagster_event]
         order = [dg.DagsterEventType.RUN_ENQUEUED, dg.DagsterEventType.RUN_STARTING, dg.DagsterEventType.RUN_START,

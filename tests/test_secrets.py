@@ -30,7 +30,7 @@ import httpx
 import pytest
 import requests
 
-from dagster_server import _stop, free_port, wait_for
+from dagster_server import free_port, stop_group, wait_for
 from test_daily_cycle import _defs
 
 pytestmark = pytest.mark.slow
@@ -188,7 +188,7 @@ def _ui_answers(server: SimpleNamespace, run_ids: list[str]) -> dict[str, str]:
                     break
             answers[f"logs {run_id}"] = "\n".join(pages)
     finally:
-        _stop(server.process)
+        stop_group(server.process)
     answers["webserver output"] = server.log_path.read_text(errors="replace")
     return answers
 
@@ -248,7 +248,7 @@ def live(small_sample_dir, tmp_path_factory):
                     server.stop()
             ui = _ui_answers(webserver, [result.run_id])
         finally:
-            _stop(webserver.process)
+            stop_group(webserver.process)
     return SimpleNamespace(home=home, dagster_home=dagster_home, result=result, event_log=event_log,
                            logs=records.lines, stats=stats, visits=visits, ui=ui, settings=settings)
 
