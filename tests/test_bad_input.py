@@ -7,7 +7,7 @@ What the existing suites already cover and this one extends:
   (arbitrary JSON, wrong types, envelopes, bytes, huge numbers, deep nesting, unsplittable URLs)
   through ``parse_visit`` + the inbox, and through the real receiver over HTTP (always a 200 that
   says accepted/duplicate/quarantined: RB2B disconnects the integration on anything else).
-* CRM: wire-valid records with garbage values (dates, negative counts, no domain, odd custom
+* CRM: wire-valid records with garbage values (dates, negative counts and amounts, no domain, odd custom
   fields) through the GoHighLevel emulator, the client and the ``ghl_contacts`` /
   ``ghl_opportunities`` assets: bad rows quarantined with a reason, good rows kept.
 * Directives: tests/test_directives.py has four hand-made breakages; here any mangled front matter
@@ -361,12 +361,64 @@ def test_crm_opportunities_with_garbage_values_are_quarantined_with_a_reason_and
                 assert where == "quarantined" and "stage" in quarantined[doc["id"]], (where, doc)
             elif doc["createdAt"] in GARBAGE_DATES or doc["createdAt"] is None:
                 assert where == "quarantined" and "createdAt" in quarantined[doc["id"]], (where, doc)
+            elif doc["monetaryValue"] is not None and doc["monetaryValue"] < 0:  # unless createdAt failed first
+                reason = quarantined.get(doc["id"], "")
+                assert reason.startswith("negative monetaryValue") or reason == "malformed createdAt", (where, doc)
             if where == "kept":
                 row = out[out["opportunity_id"] == doc["id"]].iloc[0]
                 status = None if pd.isna(row["status"]) else row["status"]
                 assert row["stage_name"] and status in (doc["status"], "open"), (status, doc)
+                assert pd.isna(row["monetary_value"]) or row["monetary_value"] >= 0, (row["monetary_value"], doc)
 
     check()
+
+
+def test_negative_or_non_finite_deal_amounts_are_quarantined_with_a_reason_and_good_deals_kept(demo_settings):
+    """A negative amount would subtract from pipeline and forecast figures: it is quarantined, like a
+    negative employee count, with the value in the reason. Over the wire JSON has no NaN/Infinity, but
+    GHL may send numbers as strings and the client reads "NaN"/"Infinity"/"-12.5" as floats."""
+    import pandas as pd
+
+    crm = CRM(demo_settings)
+    base = {"name": "Deal", "pipelineStageId": crm.stage_ids[0], "status": "open",
+            "createdAt": "2024-06-01T00:00:00Z", "contactId": crm.sample["contacts"][0]}
+    good = {"hyp_zero": 0, "hyp_ten": 10, "hyp_text_42": "42", "hyp_cents": 0.01, "hyp_none": None}
+    bad = {"hyp_minus_one": (-1, "negative monetaryValue (-1.0)"),  # the client reads amounts as floats
+           "hyp_minus_cent": (-0.01, "negative monetaryValue (-0.01)"),
+           "hyp_minus_text": ("-12.5", "negative monetaryValue (-12.5)"),
+           "hyp_nan": ("NaN", "non-finite monetaryValue (nan)"),
+           "hyp_inf": ("Infinity", "non-finite monetaryValue (inf)"),
+           "hyp_minus_inf": ("-Infinity", "non-finite monetaryValue (-inf)")}
+    records = [{"id": key, **base, **({} if value is None else {"monetaryValue": value})}
+               for key, value in good.items()]
+    records += [{"id": key, **base, "monetaryValue": value} for key, (value, _) in bad.items()]
+    crm.replace("opportunities", records)
+
+    out = crm.materialize("ghl_opportunities")
+    quarantined = crm.quarantine("ghl_opportunities")
+    assert {key: quarantined.get(key) for key in bad} == {key: reason for key, (_, reason) in bad.items()}
+    kept = out.set_index("opportunity_id")["monetary_value"]
+    assert set(good) <= set(kept.index) and not set(bad) & set(kept.index)
+    assert [kept[k] for k in ("hyp_zero", "hyp_ten", "hyp_text_42", "hyp_cents")] == [0, 10, 42, 0.01]
+    assert pd.isna(kept["hyp_none"])
+    assert set(crm.sample["opportunities"]) - set(quarantined) <= set(kept.index)  # the sample's deals still flow
+    with duckdb.connect(str(crm.settings.warehouse_path), read_only=True) as db:
+        stored = dict(db.execute("SELECT record_key, record FROM revops.quarantine WHERE asset = ? AND partition = ?",
+                                 ["ghl_opportunities", DAY]).fetchall())
+    assert json.loads(stored["hyp_minus_one"])["monetary_value"] == -1  # the record is kept whole for review
+
+
+def test_deal_amount_validation_names_every_unusable_value():
+    """The values the client cannot deliver today (it types monetaryValue as a float) still get a reason."""
+    from revops_assets.assets.crm import _monetary_value_problem
+
+    assert [_monetary_value_problem(v) for v in (None, 0, 0.0, -0.0, 7, 2.5, 10**20)] == [""] * 7
+    assert _monetary_value_problem(-3) == "negative monetaryValue (-3)"
+    assert _monetary_value_problem(-10**400) == "negative monetaryValue"  # no float conversion of a huge int
+    assert _monetary_value_problem(float("nan")) == "non-finite monetaryValue (nan)"
+    assert _monetary_value_problem(float("-inf")) == "non-finite monetaryValue (-inf)"
+    for value, kind in ((True, "bool"), ("12", "str"), ([1], "list"), ({"amount": 1}, "dict")):
+        assert _monetary_value_problem(value) == f"non-numeric monetaryValue ({kind})"
 
 
 CLIENT_TYPE_ERRORS = {  # one field of the wrong JSON type each: the CRM is not ours to trust

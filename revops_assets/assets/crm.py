@@ -140,6 +140,18 @@ def _reason_counts(invalid: list[tuple[dict, str]]) -> dict[str, int]:
 
 
 
+def _monetary_value_problem(value: object) -> str:
+    """Why a deal amount cannot be summed into pipeline figures ("" when usable; no amount is fine)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"non-numeric monetaryValue ({type(value).__name__})"
+    if not abs(value) < float("inf"):  # NaN and +-inf; exact for ints of any size
+        return f"non-finite monetaryValue ({value})"
+    if value < 0:
+        return f"negative monetaryValue ({value})" if value > -1e300 else "negative monetaryValue"
+    return ""
+
 
 @dg.asset(group_name="operator", kinds={"gohighlevel", "duckdb"}, **SNAPSHOT)
 def ghl_opportunities(
@@ -173,6 +185,8 @@ def ghl_opportunities(
     reasons = pd.Series("", index=df.index)
     reasons[~df["stage_id"].isin(list(stages))] = "unknown stage id"
     reasons[(reasons == "") & df["created_at"].isna()] = "malformed createdAt"
+    money = pd.Series([_monetary_value_problem(o.get("monetaryValue")) for o in raw], index=df.index, dtype=object)
+    reasons[(reasons == "") & (money != "")] = money
     bad = reasons != ""
     _record_quarantine(warehouse_db, "ghl_opportunities", context.partition_key, pd.concat([
         quarantine_frame(df[bad], reasons[bad], "gohighlevel.opportunity", "opportunity_id"),
