@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import pytest
 import requests
 
@@ -33,9 +34,9 @@ from revops_assets.resources.gohighlevel import (
 )
 
 try:  # tests/ may or may not become a package; work either way
-    from tests.spec_validation import operation_of, validate_exchange, validate_request, validate_response
+    from tests.spec_validation import operation_of, specs_root, validate_exchange, validate_request, validate_response
 except ImportError:
-    from spec_validation import operation_of, validate_exchange, validate_request, validate_response
+    from spec_validation import operation_of, specs_root, validate_exchange, validate_request, validate_response
 
 TOKEN = "test-token-7f3a"
 USER = "usr_ae_1"
@@ -250,6 +251,57 @@ def test_invalid_bodies_get_422_and_unknown_ids_404(emu):
                               headers={"Authorization": f"Bearer {TOKEN}", "Version": VERSIONS["contacts"]})
     assert raise_422.status_code == 422 and raise_422.json()["error"] == "Unprocessable Entity"
     assert any("dueDate" in m for m in raise_422.json()["message"])
+
+
+def test_out_of_range_dates_and_numbers_get_a_422_not_a_500(emu):
+    """A date of 20+ digits (epoch milliseconds hundreds of millions of years out) overflowed the emulator's
+    date parsing into a 500; GHL refuses it as invalid input. Every date parameter now answers it, and any
+    date Python cannot compute with, as it answers a non-date: 422 with GHL's UnprocessableDTO body. So do
+    the numeric parameters for non-finite or non-numeric values (they raised inside the handler too)."""
+    common = json.loads((specs_root() / "gohighlevel" / "common" / "common-schemas.json").read_text())
+    unprocessable = jsonschema.Draft7Validator(common["components"]["schemas"]["UnprocessableDTO"])
+
+    def headers(service: str) -> dict:
+        return {"Authorization": f"Bearer {TOKEN}", "Version": VERSIONS[service]}
+
+    def get(path: str, service: str, **params) -> requests.Response:
+        return requests.get(emu.url + path, params=params, headers=headers(service), timeout=5)
+
+    def post(path: str, service: str, body: dict) -> requests.Response:
+        return requests.post(emu.url + path, json=body, headers=headers(service), timeout=5)
+
+    loc = emu.location_id
+    task = lambda v: post("/contacts/ct_0/tasks", "contacts", {"title": "t", "dueDate": v, "completed": False})  # noqa: E731
+    dates = [  # (parameter, a call with that parameter set to v)
+        ("dueDate", task),
+        ("startDate", lambda v: get("/conversations/messages/export", "conversations", locationId=loc, startDate=v)),
+        ("startTime", lambda v: get("/calendars/events", "calendars", locationId=loc, calendarId=CALENDAR,
+                                    startTime=v, endTime="1893456000000")),
+        ("startTime", lambda v: post("/calendars/events/appointments", "calendars",
+                                     {"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0", "startTime": v})),
+        ("startDate", lambda v: get(f"/calendars/{CALENDAR}/free-slots", "calendars", startDate=v, endDate=v)),
+    ]
+    numbers = [
+        ("startAfter", lambda v: get("/opportunities/search", "opportunities", location_id=loc, startAfter=v,
+                                     startAfterId="op_001")),
+        ("searchAfter", lambda v: post("/contacts/search", "contacts", {"locationId": loc, "searchAfter": [v, "ct_0"]})),
+        ("startDate", lambda v: get(f"/calendars/{CALENDAR}/free-slots", "calendars", startDate=v, endDate=v)),
+    ]
+    cases = [(param, call, value) for param, call in dates
+             for value in ("12345678901234567890", "9" * 25, "9" * 400, "0001-01-01T00:00:00+14:00", "not-a-date")]
+    cases += [(param, call, value) for param, call in numbers for value in ("nan", "inf", "9" * 400, "x")]
+    for param, call, value in cases:
+        r = call(value)
+        assert r.status_code == 422, (param, value, r.status_code, r.text)
+        body = r.json()
+        assert not list(unprocessable.iter_errors(body)) and body["error"] == "Unprocessable Entity", body
+        assert any(param in m for m in body["message"]), (param, value, body)
+    # where the spec documents the 422 (contacts), the whole answer is checked against it
+    r = task("12345678901234567890")
+    validate_response("gohighlevel/contacts", "POST", "/contacts/{contactId}/tasks", r.status_code, r.content,
+                      dict(r.headers))
+    # and a far but real date (epoch ms, year 5138) is still a date
+    assert task("99999999999999").status_code == 201
 
 
 def test_upsert_reconciles_the_422_that_still_created_the_contact(emu):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -115,19 +116,43 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# The instants this emulator can compute with: Python's datetime stops at years 1 and 9999, and a
+# margin keeps timezone shifts, slot lengths and day steps inside. Anything outside (a 20-digit epoch
+# value is hundreds of millions of years away) is an invalid date, refused like any other: 422.
+_EARLIEST = datetime(1, 1, 3, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 12, 29, tzinfo=timezone.utc)
+
+
+def _in_range(parsed: datetime) -> datetime | None:
+    try:
+        return parsed if _EARLIEST <= parsed <= _LATEST else None
+    except OverflowError:  # comparing needs the UTC instant, which may itself be out of range
+        return None
+
+
+def _from_ms(ms: int | float) -> datetime | None:
+    """Epoch milliseconds as a UTC datetime, or ``None`` if not finite or out of range."""
+    try:
+        return _in_range(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))
+    except (OverflowError, ValueError, OSError):  # huge ints, inf/NaN, years past 9999
+        return None
+
+
 def _parse_dt(value: Any) -> datetime | None:
+    """An ISO 8601 string or epoch milliseconds (number or digit string) as an aware datetime, or
+    ``None`` for anything else -- including values past the supported range, never an exception."""
     if value in (None, ""):
         return None
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value) / 1000, tz=timezone.utc)
+        return _from_ms(value)
     text = str(value).strip()
     if re.fullmatch(r"\d{10,}", text):
-        return datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        return _from_ms(int(text))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return _in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
 
 
 def _ms(value: Any) -> int:
@@ -136,10 +161,12 @@ def _ms(value: Any) -> int:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or ``None`` (so "inf", "nan" and 400-digit strings are invalid, not a crash)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _read_json(path: Path, default: Any) -> Any:
@@ -311,7 +338,10 @@ class _GHL:
             after = body["searchAfter"]
             if not (isinstance(after, list) and len(after) == 2):
                 raise _unprocessable("searchAfter must be the [number, id] of the last contact of the previous page")
-            key = (int(after[0]), str(after[1]))
+            sort_value = _number(after[0])
+            if sort_value is None:
+                raise _unprocessable("searchAfter must be the [number, id] of the last contact of the previous page")
+            key = (int(sort_value), str(after[1]))
             contacts = [c for c in contacts if (_ms(c.get("dateAdded")), c["id"]) > key]
         else:
             page = body.get("page", 1)
@@ -512,7 +542,10 @@ class _GHL:
         opps.sort(key=lambda o: (_ms(o.get("createdAt")), o["id"]), reverse=descending)
         total = len(opps)
         if q.get("startAfterId") and q.get("startAfter"):
-            key = (int(float(q["startAfter"])), q["startAfterId"])
+            start_after = _number(q["startAfter"])
+            if start_after is None:
+                raise _unprocessable("startAfter must be a number (epoch milliseconds)")
+            key = (int(start_after), q["startAfterId"])
             opps = [o for o in opps if ((_ms(o.get("createdAt")), o["id"]) < key if descending
                                         else (_ms(o.get("createdAt")), o["id"]) > key)]
             page = (total - len(opps)) // limit + 1
@@ -696,7 +729,7 @@ class _GHL:
             try:
                 last = json.loads(base64.urlsafe_b64decode(q["cursor"].encode()))
                 after = (int(last["lastSort"][0]), str(last["lastId"]))
-            except (ValueError, KeyError, IndexError, TypeError):
+            except (ValueError, KeyError, IndexError, TypeError, OverflowError):
                 raise _unprocessable("cursor is invalid") from None
             msgs = [m for m in msgs if (key(m) < after if order == "desc" else key(m) > after)]
         batch = msgs[:int(limit)]
@@ -816,12 +849,15 @@ class _GHL:
                     for name, v in (("startDate", start_ms), ("endDate", end_ms)) if v is None]
         if problems:
             raise _unprocessable(*problems)
+        start, end = _from_ms(start_ms), _from_ms(end_ms)
+        problems = [f"{name} must be a valid date (epoch milliseconds)"
+                    for name, v in (("startDate", start), ("endDate", end)) if v is None]
+        if problems:
+            raise _unprocessable(*problems)
         try:
             out_tz = ZoneInfo(q.get("timezone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
             raise _unprocessable("timezone is invalid") from None
-        start = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc)
-        end = datetime.fromtimestamp(end_ms / 1000, tz=timezone.utc)
         if end < start:
             raise _unprocessable("endDate must be after startDate")
         if end - start > timedelta(days=31):
