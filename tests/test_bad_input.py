@@ -676,3 +676,17 @@ def test_intent_classify_keeps_line_alignment_for_any_input():
             assert "error" not in result, (line, result)
         elif kind == "error":
             assert "error" in result and result["signals"] == [], (line, result)
+
+
+def test_epoch_timestamps_parse_as_ghl_sends_them():
+    """GoHighLevel's conversations and calendars send Unix epochs in ms; a 10-digit string is seconds."""
+    import pandas as pd
+
+    from revops_assets.assets._common import to_utc
+
+    got = to_utc(pd.Series(["1700000000000", 1700000000000, "1700000000", " 2024-06-01T00:00:00Z ",
+                            "170000000000000000000", "12345", None], dtype="object"))
+    want = pd.Timestamp("2023-11-14T22:13:20Z")
+    assert list(got[:3]) == [want, want, want]
+    assert got[3] == pd.Timestamp("2024-06-01T00:00:00Z")
+    assert got[4:].isna().all()

@@ -33,8 +33,21 @@ def utc_now() -> datetime:
 
 
 def to_utc(series: pd.Series) -> pd.Series:
-    """Parse timestamps leniently to tz-aware UTC; unparseable values become NaT (callers quarantine)."""
-    return pd.to_datetime(series, utc=True, errors="coerce", format="mixed")
+    """Parse timestamps leniently to tz-aware UTC; unparseable values become NaT (callers quarantine).
+
+    ISO strings as GoHighLevel's contacts and opportunities send them, and Unix epochs in
+    milliseconds (13 digits, as its conversations and calendars send them) or seconds (10 digits).
+    """
+    if series.dtype.kind == "M":  # already timestamps
+        return pd.to_datetime(series, utc=True)
+    text = series.astype("string").str.strip()
+    parsed = pd.to_datetime(series.where(~text.str.fullmatch(r"\d{10}|\d{13}").fillna(False)),
+                            utc=True, errors="coerce", format="mixed")
+    for digits, unit in ((13, "ms"), (10, "s")):
+        epoch = text.str.fullmatch(rf"\d{{{digits}}}").fillna(False).to_numpy(dtype=bool)
+        if epoch.any():
+            parsed[epoch] = pd.to_datetime(text[epoch].astype("int64"), unit=unit, utc=True)
+    return parsed
 
 
 def md_table(df: pd.DataFrame, n: int = 10, columns: Iterable[str] | None = None) -> dg.MetadataValue:
