@@ -40,6 +40,17 @@ def build_jobs_and_automation(settings: Settings):
         ),
         description="The daily cycle with every step run by a Celery worker (see docs/OPERATIONS.md).",
     )
+    # History is a backfill of this job: the snapshots and every score, nothing that acts (no emails, no
+    # CRM writes, no Slack). In-process: every step is in pool "duckdb", so a process per step would
+    # only spend its start-up holding the slot (docs/OPERATIONS.md, "Executors").
+    rescore_history = dg.define_asset_job(
+        "rescore_history",
+        selection=dg.AssetSelection.assets("lead_scores", "ghost_list").upstream() - dg.AssetSelection.assets("directives"),
+        partitions_def=daily_partitions,
+        executor_def=dg.in_process_executor,
+        description="COACH/SCOUT for a past day: snapshots → enrichment → intent → lead scores and ghosts, point-in-time. "
+                    "Backfill it to rescore history (UI, `dagster job backfill -j rescore_history`, or GraphQL).",
+    )
     visitor_job = dg.define_asset_job(
         "visitor_engagement_job", selection=dg.AssetSelection.assets("visitor_engagements"),
         # One step: running it in the run worker saves a second process start and code load (speed to lead).
@@ -66,4 +77,5 @@ def build_jobs_and_automation(settings: Settings):
     visitors = build_new_visitors_sensor(visitor_job, minimum_interval_seconds=1, default_status=sensor_status)
     stalled = build_stalled_deals_sensor(ghostbuster_job, fetch_stalled_deals, minimum_interval_seconds=300,
                                          required_resource_keys={"revops"}, default_status=sensor_status)
-    return [daily_cycle, daily_cycle_celery, visitor_job, ghostbuster_job], [daily_cycle_schedule], [visitors, stalled]
+    return ([daily_cycle, daily_cycle_celery, rescore_history, visitor_job, ghostbuster_job], [daily_cycle_schedule],
+            [visitors, stalled])

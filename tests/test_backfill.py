@@ -275,3 +275,79 @@ def _check_backfill(instance: dg.DagsterInstance, backfill_id: str, days: list[s
     assert newest_news > first_day, "the cache holds news after the first day, so the cut-off mattered"
     print(f"Exa calls: {n_calls} on {research_day}, 0 on the other {len(days) - 1} days; "
           f"first day {first_day}: latest news signal {latest_signal}, newest cached news {newest_news}")
+
+
+CLI_DAYS = 3
+
+
+@pytest.mark.timeout(900)
+def test_cli_backfill_of_rescore_history_scores_past_days_and_acts_on_nothing(tmp_path):
+    """The CLI path an operator scripts: ``dagster job backfill -j rescore_history --from --to`` queues
+    one run per day; the daemon runs them. Scores and ghosts exist for every day, and nothing that acts
+    (sequences, the outbox, CRM write-back, Slack) ran."""
+    from revops_assets.sample.generator import write_sample
+
+    today = datetime.now(timezone.utc).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(CLI_DAYS + 10, 10, -1)]
+    home = tmp_path / "hive"
+    write_sample(home / "sample", accounts=ACCOUNTS, seed=7)
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(PROJECT_DIR / "deploy" / "dagster.local.yaml", dagster_home / "dagster.yaml")
+    env = os.environ | {
+        "DAGSTER_HOME": str(dagster_home), "REVOPS_HOME": str(home), "REVOPS_ENV": "demo", "HF_HUB_OFFLINE": "1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.pop("REVOPS_EMULATOR_FAULTS", None)
+    workspace = str(PROJECT_DIR / "workspace.yaml")
+
+    def dagster(*args: str) -> str:
+        done = subprocess.run([str(BIN / "dagster"), *args, "-w", workspace], env=env, cwd=PROJECT_DIR,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"dagster {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    # Demo mode starts the sensors and the schedule: stop them so that only the backfill runs.
+    dagster("sensor", "stop", "new_visitors_sensor")
+    dagster("sensor", "stop", "stalled_deals_sensor")
+    dagster("schedule", "stop", "daily_cycle_schedule")
+    daemon_log = tmp_path / "daemon.log"
+    daemon = _start([str(BIN / "dagster-daemon"), "run", "-w", workspace], env, daemon_log)
+    try:
+        out = dagster("job", "backfill", "-j", "rescore_history", "--from", days[0], "--to", days[-1], "--noprompt")
+        assert "Launched backfill job" in out, out
+        backfill_id = out.split("Launched backfill job `")[1].split("`")[0]
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            deadline = time.monotonic() + 600
+            while True:
+                runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+                assert len(runs) == CLI_DAYS, [r.tags.get("dagster/partition") for r in runs]
+                finished = [r for r in runs if r.is_finished]
+                if len(finished) == len(runs):
+                    break
+                assert daemon.poll() is None, f"dagster-daemon exited:\n{_tail(daemon_log)}"
+                assert time.monotonic() < deadline, f"{len(finished)} of {len(runs)} runs finished:\n{_tail(daemon_log)}"
+                time.sleep(2)
+            failed = [r for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
+            assert not failed, _run_errors(instance, failed[0].run_id)
+            assert sorted(r.tags["dagster/partition"] for r in runs) == days
+            assert {r.job_name for r in instance.get_runs()} == {"rescore_history"}
+            for asset in ("ghl_contacts", "enriched_accounts", "intent_scores", "lead_scores", "ghost_list"):
+                assert set(days) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
+            for asset in ("sequences", "outbound_log", "crm_sync", "morning_briefing", "directives"):
+                assert not instance.get_latest_materialization_event(dg.AssetKey(asset)), asset
+    finally:
+        stop_group(daemon)
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as db:
+        scored = dict(db.execute("SELECT CAST(CAST(snapshot_date AS DATE) AS VARCHAR), count(*) FROM revops.lead_scores GROUP BY 1").fetchall())
+    assert sorted(scored) == days and all(n > 0 for n in scored.values()), scored
+    for store in ("outbox.sqlite", "side_effects.sqlite"):  # no email queued, no Slack post recorded
+        assert not (home / store).exists() or _is_empty(home / store), store
+
+
+def _is_empty(path: Path) -> bool:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return all(db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] == 0 for t in tables)
