@@ -362,3 +362,41 @@ def test_proposals_accept_the_asset_column_names(directive):
     bank = build_bank(with_results(sends(1), [False]), AS_OF)
     keys = {p.key for p in propose_directive_changes(bank, outcomes, signals, ghosts, directive)}
     assert keys == {"intent.weights.website_activity", "ghosts.stall_days_default"}
+
+
+def test_stall_lift_learns_from_earlier_ghost_lists(tmp_path):
+    """A stall teaches when its deal closes, and by then the deal is off the day's ghost list: the bank
+    reads the lists of earlier days from DuckDB (never later ones) and the statuses of the day."""
+    from dagster_duckdb import DuckDBResource
+
+    from revops_assets.assets.learning import ghost_history
+
+    day = "2026-03-10"
+    earlier = pd.DataFrame({
+        "opportunity_id": [f"o{i}" for i in range(80)] + ["o0", "later"],
+        "stall_pattern": ["went_dark"] * 40 + ["stuck_in_stage"] * 40 + ["went_dark", "went_dark"],
+        "days_stalled": [9] * 80 + [12, 3],
+        "snapshot_date": pd.to_datetime(["2026-02-01"] * 80 + ["2026-02-08", "2026-03-11"]),
+    })
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("CREATE SCHEMA revops")
+        conn.execute("CREATE TABLE revops.ghost_list AS SELECT * FROM earlier")
+    today = pd.DataFrame({"opportunity_id": ["o80"], "stall_pattern": ["went_dark"], "days_stalled": [8],
+                          "snapshot_date": pd.to_datetime([day])})
+    status = ["lost"] * 36 + ["won"] * 4 + ["won"] * 20 + ["lost"] * 20 + ["open", "lost"]
+    opportunities = pd.DataFrame({"opportunity_id": [f"o{i}" for i in range(81)] + ["later"], "status": status})
+
+    ghosts = ghost_history(DuckDBResource(database=str(db)), today, opportunities, day)
+    assert len(ghosts) == 81  # o0 once (its latest sighting), o80 from today, nothing from after the day
+    assert "later" not in set(ghosts["opportunity_id"])
+    assert ghosts.set_index("opportunity_id").loc["o0", "days_stalled"] == 12
+    assert ghosts.set_index("opportunity_id").loc["o80", "status"] == "open"
+
+    bank = build_bank(with_results(sends(1), [False]), AS_OF, ghosts=ghosts)
+    assert bank.stall_baseline == {"n": 80, "lost": 56, "loss_rate": 0.7}
+    reasons = bank.stall_reasons.set_index("stall_pattern")
+    assert bool(reasons.loc["went_dark", "precedes_loss"]) and not bool(reasons.loc["stuck_in_stage", "precedes_loss"])
+    # Without the earlier lists, today's list alone (one open deal) teaches nothing.
+    assert build_bank(with_results(sends(1), [False]), AS_OF,
+                      ghosts=today.assign(status="open")).stall_reasons.empty

@@ -12,6 +12,9 @@ import re
 import dagster as dg
 import pandas as pd
 
+from dagster_duckdb import DuckDBResource
+
+from revops_assets import warehouse
 from revops_assets.assets._common import DUCKDB_POOL, as_of, daily_partitions, table_metadata, utc_now
 from revops_assets.resources.core import RevOpsConfig
 
@@ -79,18 +82,36 @@ def outcomes(context: dg.AssetExecutionContext, ghl_activities: pd.DataFrame, gh
     return df
 
 
+def ghost_history(warehouse_db: DuckDBResource, ghost_list: pd.DataFrame, ghl_opportunities: pd.DataFrame,
+                  day: str) -> pd.DataFrame | None:
+    """Every (deal, stall pattern) seen on day ``day`` or before, its latest sighting, with the deal's status on ``day``.
+
+    A stall's lesson comes when the deal closes, and by then it is off the day's ghost list (open deals
+    only): the lift of a pattern on losses needs the earlier days' lists. Point in time: the lists of
+    ``day`` and before (as far as they were materialized) and the statuses of ``day``'s snapshot.
+    """
+    with warehouse_db.get_connection() as conn:
+        earlier = warehouse.read(conn, "ghost_list", "snapshot_date < ?", [pd.Timestamp(day)])
+    frames = [f for f in (earlier, ghost_list) if len(f)]
+    if not frames:
+        return None
+    seen = (pd.concat(frames, ignore_index=True).sort_values("snapshot_date", kind="mergesort")
+            .drop_duplicates(["opportunity_id", "stall_pattern"], keep="last").reset_index(drop=True))
+    status = ghl_opportunities.set_index("opportunity_id")["status"]
+    return seen.assign(status=seen["opportunity_id"].map(status).fillna("open"))
+
+
 @dg.asset(group_name="coach", kinds={"duckdb", "json"}, deps=["directives"], **PARTITIONED)
 def reasoning_bank(
     context: dg.AssetExecutionContext, outcomes: pd.DataFrame, ghost_list: pd.DataFrame, intent_signals: pd.DataFrame,
-    ghl_opportunities: pd.DataFrame, revops: RevOpsConfig,
+    ghl_opportunities: pd.DataFrame, revops: RevOpsConfig, warehouse_db: DuckDBResource,
 ) -> pd.DataFrame:
     """Per play (template/variant × signal × persona × segment): Beta-Binomial posterior; winners and failure modes on evidence only."""
     from revops_assets.learning.bank import build_bank
     from revops_assets.learning.proposals import propose_directive_changes, write_proposals
 
     settings = revops.settings
-    status = ghl_opportunities.set_index("opportunity_id")["status"]
-    ghosts = ghost_list.assign(status=ghost_list["opportunity_id"].map(status)) if len(ghost_list) else None
+    ghosts = ghost_history(warehouse_db, ghost_list, ghl_opportunities, context.partition_key)
     bank = build_bank(outcomes, as_of=as_of(context).date(), ghosts=ghosts)
     written = []
     if context.partition_key == utc_now().date().isoformat():  # files describe today; backfills stay in DuckDB
