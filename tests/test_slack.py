@@ -40,7 +40,7 @@ class Emulator:
 
     def client(self, **overrides) -> SlackResource:
         config = dict(webhook_url=self.webhook(), timeout_s=2.0, max_attempts=4, backoff_s=0.001,
-                      backoff_max_s=0.01, max_retry_after_s=0.01)
+                      backoff_max_s=0.01, max_retry_after_s=0.01, min_interval_s=0.0)  # no pacing: see below
         return SlackResource(**(config | overrides))
 
     @property
@@ -128,6 +128,15 @@ def test_rate_limit_honours_retry_after_within_the_bound(emulator):
     assert second.delivered and second.attempts == 2
     assert 0.3 <= waited < 0.9  # slept the bounded Retry-After (0.35 s), not the full second
     assert [m["text"] for m in emu.messages] == ["first", "second"]
+
+
+def test_posts_are_paced_to_slacks_one_per_second_so_none_is_throttled(emulator):
+    emu = emulator()
+    emu.app.state.min_interval_s = 1.0  # Slack's limit, as the emulator enforces it
+    client = emu.client(min_interval_s=1.0)  # the resource's default
+    results = [client.post(f"alert {n}") for n in range(3)]
+    assert [r.attempts for r in results] == [1, 1, 1]  # paced, not answered 429 and retried
+    assert emu.requests == 3 and [m["text"] for m in emu.messages] == ["alert 0", "alert 1", "alert 2"]
 
 
 @pytest.mark.parametrize("team,status,code", [("Tarchived", 410, "channel_is_archived"),

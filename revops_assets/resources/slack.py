@@ -23,6 +23,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from revops_assets.resources._http import (
     RateLimited,
+    RateLimiter,
     ServiceError,
     TransportError,
     make_session,
@@ -95,11 +96,15 @@ class SlackResource(dg.ConfigurableResource):
     backoff_s: float = 0.5
     backoff_max_s: float = 8.0
     max_retry_after_s: float = 30.0  # honour Slack's Retry-After, but never sleep longer than this
+    # Slack allows about one message per second per webhook: pace posts instead of collecting 429s
+    # (each one spends an attempt). 0 turns pacing off.
+    min_interval_s: float = 1.0
     demo_home: str | None = None  # demo: with no webhook_url, post to this home's emulator (started lazily)
 
     _session: Any = PrivateAttr(default=None)
     _url: str | None = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _pace: Any = PrivateAttr(default=None)
 
     def verify(self) -> str:
         """Say whether posts will be delivered; posting a probe would land in the team's channel."""
@@ -159,11 +164,17 @@ class SlackResource(dg.ConfigurableResource):
                     # urllib3 retries nothing (max_retries=0): the policy lives in post(), in one place.
                     self._session = make_session(max_retries=0, connect_timeout_s=min(5.0, self.timeout_s),
                                                  read_timeout_s=self.timeout_s)
+                    if self.min_interval_s > 0:
+                        self._pace = RateLimiter(1, self.min_interval_s)
             return self._url
 
     def _send(self, url: str, payload: dict) -> requests.Response:
         try:
-            response = self._session.post(url, json=payload)
+            if self._pace is None:
+                response = self._session.post(url, json=payload)
+            else:
+                with self._pace:
+                    response = self._session.post(url, json=payload)
         except requests.RequestException as exc:
             # requests' messages name the URL path, which is the secret: report only the kind.
             raise TransportError(SERVICE, None, f"{type(exc).__name__} posting to the webhook") from None
