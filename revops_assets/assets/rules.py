@@ -5,6 +5,8 @@ this asset marks everything that reads the rules stale; an unchanged edit (same 
 """
 
 
+import warnings
+
 import dagster as dg
 import pandas as pd
 
@@ -25,9 +27,13 @@ def directives(context: dg.AssetExecutionContext, revops: RevOpsConfig) -> dg.Ou
         ]
     )
     bodies = "\n\n---\n\n".join(f"### {name}.md\n\n{doc.body}" for name, doc in sorted(loaded.documents.items()))
-    return dg.Output(
-        df,
-        data_version=dg.DataVersion(loaded.version),
-        metadata=table_metadata(df, ["name", "version", "content_hash"], directive_version=loaded.version,
-                                directives=dg.MetadataValue.md(bodies)),
-    )
+    # Output(data_version=) is marked beta; it is the documented way to version an asset by its
+    # content, and the warning would otherwise print on every run of every job.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(
+            df,
+            data_version=dg.DataVersion(loaded.version),
+            metadata=table_metadata(df, ["name", "version", "content_hash"], directive_version=loaded.version,
+                                    directives=dg.MetadataValue.md(bodies)),
+        )
