@@ -137,15 +137,13 @@ def _run_errors(instance: dg.DagsterInstance, run_id: str) -> str:
     return "\n".join(lines[-20:])
 
 
-@pytest.mark.timeout(DEADLINE_S + 300)
-def test_thirty_day_backfill_with_four_concurrent_runs(tmp_path):
+def _demo_world(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A 20-account sample home, a DAGSTER_HOME with the local instance config, and the environment
+    every Dagster process of the test runs with (demo mode, no injected faults)."""
     from revops_assets.sample.generator import write_sample
 
-    today = datetime.now(timezone.utc).date()
-    days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS, 0, -1)]
     home = tmp_path / "hive"
     write_sample(home / "sample", accounts=ACCOUNTS, seed=7)
-    _load_visits(home)
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(PROJECT_DIR / "deploy" / "dagster.local.yaml", dagster_home / "dagster.yaml")
@@ -154,6 +152,15 @@ def test_thirty_day_backfill_with_four_concurrent_runs(tmp_path):
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.pop("REVOPS_EMULATOR_FAULTS", None)
+    return home, dagster_home, env
+
+
+@pytest.mark.timeout(DEADLINE_S + 300)
+def test_thirty_day_backfill_with_four_concurrent_runs(tmp_path):
+    today = datetime.now(timezone.utc).date()
+    days = [(today - timedelta(days=n)).isoformat() for n in range(DAYS, 0, -1)]
+    home, dagster_home, env = _demo_world(tmp_path)
+    _load_visits(home)
     port = free_port()
     web_log, daemon_log = tmp_path / "webserver.log", tmp_path / "daemon.log"
     workspace = str(PROJECT_DIR / "workspace.yaml")
@@ -285,20 +292,9 @@ def test_cli_backfill_of_rescore_history_scores_past_days_and_acts_on_nothing(tm
     """The CLI path an operator scripts: ``dagster job backfill -j rescore_history --from --to`` queues
     one run per day; the daemon runs them. Scores and ghosts exist for every day, and nothing that acts
     (sequences, the outbox, CRM write-back, Slack) ran."""
-    from revops_assets.sample.generator import write_sample
-
     today = datetime.now(timezone.utc).date()
     days = [(today - timedelta(days=n)).isoformat() for n in range(CLI_DAYS + 10, 10, -1)]
-    home = tmp_path / "hive"
-    write_sample(home / "sample", accounts=ACCOUNTS, seed=7)
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(PROJECT_DIR / "deploy" / "dagster.local.yaml", dagster_home / "dagster.yaml")
-    env = os.environ | {
-        "DAGSTER_HOME": str(dagster_home), "REVOPS_HOME": str(home), "REVOPS_ENV": "demo", "HF_HUB_OFFLINE": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.pop("REVOPS_EMULATOR_FAULTS", None)
+    home, dagster_home, env = _demo_world(tmp_path)
     workspace = str(PROJECT_DIR / "workspace.yaml")
 
     def dagster(*args: str) -> str:
