@@ -163,10 +163,13 @@ def build_app(inbox_path: str | Path, token: str, max_body_bytes: int = DEFAULT_
         """Belt and braces: an exception message must never carry the token into the inbox or a log."""
         return text.replace(token, "<token>")
 
-    async def quarantine(raw: bytes, reason: str, **extra: str) -> JSONResponse:
-        await run_in_threadpool(inbox.quarantine, raw, reason)
+    def quarantined(reason: str, **extra: str) -> JSONResponse:
         log.warning("rb2b body quarantined: %s", reason)
         return JSONResponse({"status": "quarantined", "reason": reason}, headers=extra)
+
+    async def quarantine(raw: bytes, reason: str, **extra: str) -> JSONResponse:
+        await run_in_threadpool(inbox.quarantine, raw, reason)
+        return quarantined(reason, **extra)
 
     async def keep(body: bytes, oversized: bool, received_at: datetime) -> JSONResponse:
         """The expected paths: a visit stored (or deduplicated), or a body quarantined with its reason."""
@@ -178,9 +181,8 @@ def build_app(inbox_path: str | Path, token: str, max_body_bytes: int = DEFAULT_
         except InvalidVisit as exc:
             return await quarantine(body, exc.reason)
         result = await writer.append(visit, body)
-        if isinstance(result, Quarantined):  # parsed, but could not be stored as a visit
-            log.warning("rb2b body quarantined: %s", result.reason)
-            return JSONResponse({"status": "quarantined", "reason": result.reason})
+        if isinstance(result, Quarantined):  # parsed, but the inbox kept it in quarantine
+            return quarantined(result.reason)
         if visit.seen_at_fallback:
             log.info("rb2b visit seq=%s: unreadable Seen At, used the %s time", result.seq, visit.seen_at_source)
         return JSONResponse({"status": "duplicate" if result.duplicate else "accepted"})

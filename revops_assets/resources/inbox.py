@@ -95,9 +95,13 @@ def error_reason(exc: BaseException, doing: str) -> str:
         message = str(exc)
     except Exception:  # noqa: BLE001 - a broken __str__ must not turn a quarantine into a crash
         message = "<message unavailable>"
-    text = f"{doing}: {type(exc).__name__}: {message}"
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = _storable(f"{doing}: {type(exc).__name__}: {message}")
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "\u2026"
+
+
+def _storable(text: str) -> str:
+    """``text`` with lone surrogates escaped: SQLite cannot bind them."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _raw_bytes(raw: object) -> bytes:
@@ -230,7 +234,7 @@ class VisitInbox:
 
     def quarantine(self, raw: bytes, reason: str) -> int:
         """Keep a body we could not accept as a visit, with why; returns its quarantine id."""
-        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot be bound
+        reason = _storable(reason)
         db = self._db()
         with self._write_lock:
             cur = db.execute(
