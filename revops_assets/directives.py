@@ -238,6 +238,7 @@ def _path_to(root: yaml.Node | None, target: yaml.Node) -> tuple[Any, ...] | Non
 
 
 def _field(path: tuple[Any, ...]) -> str:
+    """A key path as the error names it: ``intent.weights.funding``; a key that would be ambiguous quoted."""
     def part(p: Any) -> str:
         text = str(p)
         return text if text.strip() == text and text and ": " not in text and "\n" not in text else repr(text)
@@ -296,8 +297,7 @@ def parse_directive(path: Path) -> Directive:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         line = _line_of(node, loc)
-        field = ".".join(str(p) for p in loc) or "front matter"
-        raise DirectiveError(f"{path}:{first_line + (line or 0)}: {field}: {err['msg']}") from exc
+        raise DirectiveError(f"{path}:{first_line + (line or 0)}: {_field(loc)}: {err['msg']}") from exc
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Directive(name=name, path=path, params=params, body=body, content_hash=digest)
 
