@@ -336,9 +336,7 @@ class _GHL:
         total = len(contacts)
         if body.get("searchAfter") is not None:
             after = body["searchAfter"]
-            if not (isinstance(after, list) and len(after) == 2):
-                raise _unprocessable("searchAfter must be the [number, id] of the last contact of the previous page")
-            sort_value = _number(after[0])
+            sort_value = _number(after[0]) if isinstance(after, list) and len(after) == 2 else None
             if sort_value is None:
                 raise _unprocessable("searchAfter must be the [number, id] of the last contact of the previous page")
             key = (int(sort_value), str(after[1]))
