@@ -41,10 +41,10 @@ def to_utc(series: pd.Series) -> pd.Series:
     if series.dtype.kind == "M":  # already timestamps
         return pd.to_datetime(series, utc=True)
     text = series.astype("string").str.strip()
-    parsed = pd.to_datetime(series.where(~text.str.fullmatch(r"\d{10}|\d{13}").fillna(False)),
-                            utc=True, errors="coerce", format="mixed")
-    for digits, unit in ((13, "ms"), (10, "s")):
-        epoch = text.str.fullmatch(rf"\d{{{digits}}}").fillna(False).to_numpy(dtype=bool)
+    epochs = {unit: text.str.fullmatch(rf"\d{{{digits}}}").fillna(False).to_numpy(dtype=bool)
+              for digits, unit in ((13, "ms"), (10, "s"))}
+    parsed = pd.to_datetime(series.where(~(epochs["ms"] | epochs["s"])), utc=True, errors="coerce", format="mixed")
+    for unit, epoch in epochs.items():
         if epoch.any():
             parsed[epoch] = pd.to_datetime(text[epoch].astype("int64"), unit=unit, utc=True)
     return parsed
