@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import datetime, timezone
 
 import httpx
@@ -256,8 +259,13 @@ def test_unparseable_seen_at_falls_back_and_is_flagged_never_dropped():
     assert wrapped.seen_at == datetime(2024, 2, 2, 2, 2, 2, tzinfo=timezone.utc) and wrapped.seen_at_source == "envelope"
 
 
-@pytest.mark.parametrize(("raw", "count"), [(60, 60), ("200-500", 200), ("1,001-5,000", 1001), ("10000+", 10000),
-                                            ("unknown", None), (None, None)])
+@pytest.mark.parametrize(("raw", "count"), [
+    (60, 60), ("200-500", 200), ("1,001-5,000", 1001), ("10000+", 10000), ("unknown", None), (None, None),
+    # Absurd: None with the raw value kept, never an exception (5,000 digits is past int()'s 4300-digit limit).
+    ("9" * 5000, None), ("9" * 5000 + "-10000", None), ("0" * 5000 + "60", 60), ("1" + ",000" * 2000, None),
+    ("10,000,000", 10_000_000), ("10,000,001", None), (10**4000, None), (1e308, None), (float("inf"), None), (-5, None),
+
+], ids=lambda v: repr(v)[:16])
 def test_employee_count_keeps_a_lower_bound_and_the_raw_value(raw, count):
     v = parse(SAMPLE | {"Employee Count": raw})
     assert v.employee_count == count
@@ -338,31 +346,103 @@ def test_a_visit_the_inbox_cannot_store_is_quarantined_and_its_neighbours_are_ke
     assert sorted(q.raw for q in inbox.quarantined()) == sorted(c for c, _ in bad)
 
 
-def crasher_body(i: int) -> bytes:
-    """Passes the JSON parser (the count is a *string*), then ``parse_visit``'s ``int()`` hits Python's
-    4300-digit limit: a ValueError of ours, not an InvalidVisit. A real bug, and so the real test of
-    the handler's last line of defence."""
+def absurd_count_body(i: int) -> bytes:
+    """A head count of 5,000 digits: past Python's 4300-digit ``int()`` limit, once a crasher."""
     return json.dumps(visit_body(i, **{"Employee Count": "9" * 5000})).encode()
 
 
-def test_an_unexpected_error_is_quarantined_with_its_type_and_answered_200(receiver, client, inbox, caplog):
+def test_an_absurd_employee_count_is_stored_as_unknown_with_the_raw_value(receiver, client, inbox):
+    """Like "unknown" or -5: the visit is kept, the count is None, the raw value is there for a human."""
+    r = post(client, receiver.url, absurd_count_body(1))
+    assert (r.status_code, r.json()) == (200, {"status": "accepted"})
+    [stored] = inbox.read_after(0, 10)
+    assert (stored.visit.employee_count, stored.visit.employee_count_raw) == (None, "9" * 5000)
+    assert inbox.quarantined() == []
+
+
+# An inbox file whose ``visits`` table was made by something else: rows keyed by a text id. The
+# receiver's ``CREATE TABLE IF NOT EXISTS`` accepts it, the insert works, and then our code's
+# ``int(seq)`` raises a ValueError nobody planned for: a real unexpected error of ours, reached through
+# real HTTP, the real parser, the real group commit and real SQLite. Nothing of the product is faked.
+FOREIGN_VISITS = """CREATE TABLE visits (
+    seq TEXT PRIMARY KEY DEFAULT ('v-' || lower(hex(randomblob(8)))),
+    dedupe_key TEXT NOT NULL UNIQUE, visit TEXT NOT NULL, raw BLOB NOT NULL, received_at TEXT NOT NULL,
+    duplicates INTEGER NOT NULL DEFAULT 0)"""
+
+
+def foreign_inbox(path, *extra_sql: str) -> None:
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(";\n".join([FOREIGN_VISITS, *extra_sql]) + ";")
+
+
+def test_an_unexpected_error_is_quarantined_with_its_type_and_answered_200(tmp_path, client, caplog):
     caplog.set_level(logging.DEBUG)
-    r = post(client, receiver.url, crasher_body(1))
-    assert r.status_code == 200 and r.json()["status"] == "quarantined"
-    assert r.json()["reason"].startswith("unexpected error: ValueError: Exceeds the limit (4300 digits)")
-    [q] = inbox.quarantined()
-    assert (q.raw, q.reason) == (crasher_body(1), r.json()["reason"])
-    assert inbox.count() == 0
-    # The feed goes on, and nothing from the URL (the token) reached the inbox or the server's logs.
-    assert post(client, receiver.url, visit_body(2)).json() == {"status": "accepted"}
+    path = tmp_path / "inbox.sqlite"
+    foreign_inbox(path)
+    rx = Receiver(path)
+    try:
+        bodies = [json.dumps(visit_body(1)).encode(), absurd_count_body(2)]
+        answers = [post(client, rx.url, body) for body in bodies]
+        for r in answers:
+            assert r.status_code == 200 and r.json()["status"] == "quarantined", r.text
+            assert r.json()["reason"].startswith("unexpected error: ValueError: invalid literal for int()"), r.json()
+        # The server goes on: an unusable body still gets its own, specific reason.
+        assert post(client, rx.url, b"{broken").json()["reason"].startswith("malformed JSON")
+        assert client.get(f"http://127.0.0.1:{rx.port}/healthz").status_code == 200
+    finally:
+        rx.stop()
+    with VisitInbox(path) as inbox:
+        quarantined = inbox.quarantined()
+        assert [(q.raw, q.reason) for q in quarantined[:2]] == [(b, r.json()["reason"]) for b, r in zip(bodies, answers)]
+        assert inbox.count() == 0  # the failed batch was rolled back: the body lives in quarantine only
+    # Nothing from the URL (the token) reached the inbox or the server's logs.
     server_side = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
     assert "ValueError" in server_side and TOKEN not in server_side and "token=" not in server_side
-    assert TOKEN not in q.reason
+    assert all(TOKEN not in q.reason for q in quarantined)
+
+
+def test_an_unexpected_error_whose_quarantine_fails_too_is_503(tmp_path, client):
+    """The catch-all's own quarantine write fails (the table refuses inserts): the body is not kept, so 503."""
+    path = tmp_path / "inbox.sqlite"
+    foreign_inbox(path, "CREATE TABLE quarantine (id INTEGER PRIMARY KEY AUTOINCREMENT, reason TEXT NOT NULL, "
+                        "raw BLOB NOT NULL, received_at TEXT NOT NULL)",
+                  "CREATE TRIGGER no_quarantine BEFORE INSERT ON quarantine BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    rx = Receiver(path)
+    try:
+        r = post(client, rx.url, visit_body(1))
+        assert (r.status_code, r.json()) == (503, {"status": "error"})
+    finally:
+        rx.stop()
+
+
+def test_a_content_length_past_pythons_int_limit_is_oversized_not_a_crash(tmp_path):
+    """uvicorn refuses such a header itself; another ASGI server might pass it on. Driven over plain ASGI."""
+    app = build_app(tmp_path / "inbox.sqlite", TOKEN, max_body_bytes=1024)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": json.dumps(visit_body(1)).encode(), "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": WEBHOOK_PATH, "raw_path": WEBHOOK_PATH.encode(), "query_string": f"token={TOKEN}".encode(),
+             "headers": [(b"content-length", b"9" * 5000), (b"content-type", b"application/json")],
+             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+    try:
+        asyncio.run(app(scope, receive, send))
+        start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+        assert start["status"] == 200 and (b"connection", b"close") in start["headers"]
+        assert json.loads(body) == {"status": "quarantined", "reason": "oversized: body larger than 1024 bytes"}
+        assert [q.reason for q in app.state.inbox.quarantined()] == ["oversized: body larger than 1024 bytes"]
+    finally:
+        app.state.inbox.close()
 
 
 @pytest.mark.parametrize("failure", ["corrupt", "gone"])
 def test_when_the_inbox_cannot_be_written_every_body_gets_503_never_a_false_200(tmp_path, client, failure):
-    """Nothing is kept, so nothing may be answered 200: not a good visit, not a bad body, not a crasher.
+    """Nothing is kept, so nothing may be answered 200: not a good visit, not a bad body, not an odd one.
 
     The disk failure is real: the SQLite file is overwritten with junk, or replaced by a directory, after
     the app was built and before its first write (a read-only file would not stop root, tests' usual user).
@@ -375,7 +455,7 @@ def test_when_the_inbox_cannot_be_written_every_body_gets_503_never_a_false_200(
         else:
             path.unlink()
             path.mkdir()
-        for content in [json.dumps(visit_body(1)).encode(), b"{broken", unstorable_body(1), crasher_body(2)]:
+        for content in [json.dumps(visit_body(1)).encode(), b"{broken", unstorable_body(1), absurd_count_body(2)]:
             r = post(client, rx.url, content)
             assert (r.status_code, r.json()) == (503, {"status": "error"}), content[:60]
         assert client.get(f"http://127.0.0.1:{rx.port}/healthz").status_code == 503

@@ -122,17 +122,26 @@ def _resolve(future: "asyncio.Future[_Result]", result: _Result | None = None,
         pass  # the event loop is closed (server stopped): nobody is waiting any more
 
 
+def _declared_length_exceeds(declared: str | None, limit: int) -> bool:
+    """Whether a Content-Length header announces more than ``limit`` bytes.
+
+    Decided on the digit count before ``int()``: a header of 5,000 digits would make ``int()`` raise
+    (Python's 4300-digit limit) outside the handler's catch-all. ASCII only: "²".isdigit() is True.
+    uvicorn already rejects such headers; other ASGI servers might not.
+    """
+    if not declared or not (declared.isascii() and declared.isdigit()):
+        return False
+    digits = declared.lstrip("0")
+    return len(digits) > len(str(limit)) or int(digits or "0") > limit
+
+
 async def _read_capped(request: Request, limit: int) -> tuple[bytes, bool]:
     """Read at most ``limit`` bytes; return (what was read, whether the body was larger).
 
     Stops reading as soon as the cap is passed so an oversized body costs at most ``limit`` bytes of
     memory (uvicorn discards the rest of the upload once the response is complete).
     """
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        oversized = True
-    else:
-        oversized = False
+    oversized = _declared_length_exceeds(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -130,18 +130,40 @@ def _text(field: str, value: Any) -> str | None:
     raise InvalidVisit(f"wrong type for '{_DISPLAY[field]}': expected string, got {_type_name(value)}")
 
 
+# No employer comes near this (the largest have ~3 million staff); anything above is garbage, and
+# garbage this size would overflow the int64 columns downstream (pandas, DuckDB).
+MAX_EMPLOYEE_COUNT = 10_000_000
+_MAX_COUNT_DIGITS = len(str(MAX_EMPLOYEE_COUNT))
+
+
 def _employee_count(value: Any) -> tuple[int | None, str | None]:
-    """60 -> 60; "200-500" -> 200; "1,001-5,000" -> 1001; "10000+" -> 10000; "unknown" -> None (kept raw)."""
+    """60 -> 60; "200-500" -> 200; "1,001-5,000" -> 1001; "10000+" -> 10000; "unknown" -> None (kept raw).
+
+    An absurd count (negative, non-finite, above ``MAX_EMPLOYEE_COUNT``, or a digit string of any
+    length, even past Python's 4300-digit ``int()`` limit) is None with the raw value kept, like
+    "unknown": the head count is a nice-to-have, while the visit (who, which page) is what RB2B will
+    never send again, so a bad count must not cost the visit. Digit strings are length-checked
+    *before* ``int()``, so no length can raise.
+    """
     if value is None:
         return None, None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidVisit(f"wrong type for 'Employee Count': expected integer or string, got {_type_name(value)}")
     if isinstance(value, (int, float)):
-        usable = value >= 0 and (isinstance(value, int) or math.isfinite(value))  # 1e400 parses as inf
-        return (int(value) if usable else None), str(value)
+        usable = 0 <= value <= MAX_EMPLOYEE_COUNT and (isinstance(value, int) or math.isfinite(value))  # 1e400 is inf
+        return (int(value) if usable else None), str(value)  # JSON ints are <= 4300 digits: str() is safe
     raw = value.strip()
     match = re.search(r"\d[\d,]*", raw)
-    return (int(match.group().replace(",", "")) if match else None), (raw or None)
+    return (_bounded_count(match.group()) if match else None), (raw or None)
+
+
+def _bounded_count(digits: str) -> int | None:
+    """``"1,001"`` -> 1001; None above ``MAX_EMPLOYEE_COUNT``, decided by length before ``int()`` can raise."""
+    significant = digits.replace(",", "").lstrip("0") or "0"  # "000...060" is 60, whatever its length
+    if len(significant) > _MAX_COUNT_DIGITS:
+        return None
+    count = int(significant)
+    return count if count <= MAX_EMPLOYEE_COUNT else None
 
 
 def _tags(value: Any) -> tuple[str, ...]:
@@ -200,7 +222,7 @@ def _parse_loose(text: str) -> datetime | None:
     if not match:
         return None
     y, mo, d, h, mi, s, frac, tz = match.groups()
-    try:
+    try:  # every group int() sees is bounded (\d{2}, \d{4}, frac cut to 6): no 4300-digit ValueError
         micro = int((frac or "0")[:6].ljust(6, "0"))
         base = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), micro)
     except ValueError:
