@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from revops_assets.emulators._server import DocStore, EmulatorServer, FaultInjector, Faults
-from revops_assets.emulators.gohighlevel import build_app, error_response
+from revops_assets.emulators.gohighlevel import ALSO_SERVED, ENDPOINTS, build_app, error_response
 from revops_assets.resources._http import (
     AuthError,
     MalformedResponse,
@@ -253,53 +253,168 @@ def test_invalid_bodies_get_422_and_unknown_ids_404(emu):
     assert any("dueDate" in m for m in raise_422.json()["message"])
 
 
-def test_out_of_range_dates_and_numbers_get_a_422_not_a_500(emu):
+def _spec_errors(method: str, path: str) -> set[int]:
+    """The non-2xx statuses the GHL spec's ``responses`` section documents for one operation."""
+    app = path.strip("/").split("/", 1)[0]
+    spec = json.loads((specs_root() / "gohighlevel" / "apps" / f"{app}.json").read_text())
+    return {int(code) for code in spec["paths"][path][method.lower()]["responses"] if not code.startswith("2")}
+
+
+def _error_dtos() -> dict[int, jsonschema.Draft7Validator]:
+    common = json.loads((specs_root() / "gohighlevel" / "common" / "common-schemas.json").read_text())
+    dtos = common["components"]["schemas"]
+    return {400: jsonschema.Draft7Validator(dtos["BadRequestDTO"]),
+            422: jsonschema.Draft7Validator(dtos["UnprocessableDTO"])}
+
+
+def _assert_documented_refusal(method: str, path: str, r: requests.Response, param: str) -> None:
+    """``r`` refuses invalid input as the operation documents: 422 (UnprocessableDTO, messages in a
+    list) where the spec lists 422, else 400 (BadRequestDTO, one message string); ``param`` is named."""
+    expected = 422 if 422 in _spec_errors(method, path) else 400
+    assert r.status_code == expected, (method, path, param, r.status_code, r.text)
+    body = r.json()
+    assert not list(_error_dtos()[expected].iter_errors(body)), (method, path, body)
+    if expected == 422:
+        assert body["error"] == "Unprocessable Entity" and any(param in m for m in body["message"]), body
+    else:
+        assert set(body) == {"statusCode", "message"} and isinstance(body["message"], str), body
+        assert body["statusCode"] == 400 and param in body["message"], body
+    spec = "gohighlevel/" + path.strip("/").split("/", 1)[0]
+    validate_response(spec, method, path, r.status_code, r.content, dict(r.headers))
+
+
+def _raw(emu):
+    """``call(method, path, params=None, body=None)``: a request with valid auth and Version headers."""
+    def call(method: str, path: str, params: dict | None = None, body: dict | None = None) -> requests.Response:
+        service = path.strip("/").split("/", 1)[0]
+        return requests.request(method, emu.url + path, params=params, json=body, timeout=5,
+                                headers={"Authorization": f"Bearer {TOKEN}", "Version": VERSIONS[service]})
+    return call
+
+
+def test_error_status_table_is_the_specs(emu):
+    """The emulator's table of documented error statuses is exactly each operation's ``responses``, and
+    its routes are exactly that table: no endpoint can answer a validation status its spec lacks."""
+    for method, path, _, documented in ENDPOINTS:
+        assert set(documented) == _spec_errors(method, path), (method, path)
+    served = {(m, r.path) for r in emu.app.routes for m in r.methods if m != "HEAD"}
+    table = {(m, p) for m, p, _, _ in ENDPOINTS} | {(m, ALSO_SERVED[p]) for m, p, _, _ in ENDPOINTS if p in ALSO_SERVED}
+    assert served == table
+    assert {(m, p) for m, p, _, _ in ENDPOINTS} == CLIENT_OPERATIONS
+
+
+def test_invalid_input_gets_each_endpoints_documented_status_and_body(emu):
+    """Invalid input to every endpoint that validates it: 400 where the spec documents only 400 (calendars,
+    conversations, contacts search/duplicate, pipelines), 422 where it documents 422 -- body shapes per spec.
+    (GET notes/tasks/contact/opportunity take no input to refuse beyond an unknown id.)"""
+    call, loc = _raw(emu), emu.location_id
+    cases = [  # (method, spec path, concrete path, params, body, named parameter)
+        ("POST", "/contacts/search", "/contacts/search", None, {"locationId": loc, "pageLimit": 0}, "pageLimit"),
+        ("POST", "/contacts/search", "/contacts/search", None, {"locationId": loc, "page": 0}, "page"),
+        ("POST", "/contacts/search", "/contacts/search", None, {"locationId": loc, "searchAfter": "x"}, "searchAfter"),
+        ("GET", "/contacts/search/duplicate", "/contacts/search/duplicate", {"email": "a@b.c"}, None, "locationId"),
+        ("POST", "/contacts/upsert", "/contacts/upsert", None, {"locationId": loc, "email": "bad"}, "email"),
+        ("POST", "/contacts/upsert", "/contacts/upsert", None, {"locationId": loc, "phone": "1", "x": 1}, "property x"),
+        ("POST", "/contacts/{contactId}/tags", "/contacts/ct_0/tags", None, {"tags": []}, "tags"),
+        ("DELETE", "/contacts/{contactId}/tags", "/contacts/ct_0/tags", None, {"tags": "hot"}, "tags"),
+        ("POST", "/contacts/{contactId}/notes", "/contacts/ct_0/notes", None, {"body": " "}, "body"),
+        ("POST", "/contacts/{contactId}/tasks", "/contacts/ct_0/tasks", None, {"title": "t", "completed": False}, "dueDate"),
+        ("PUT", "/contacts/{contactId}", "/contacts/ct_0", None, {"dnd": "yes"}, "dnd"),
+        ("GET", "/opportunities/search", "/opportunities/search", {"location_id": loc, "limit": 0}, None, "limit"),
+        ("GET", "/opportunities/search", "/opportunities/search", {"location_id": loc, "status": "x"}, None, "status"),
+        ("GET", "/opportunities/pipelines", "/opportunities/pipelines", {}, None, "locationId"),
+        ("PUT", "/opportunities/{id}", "/opportunities/op_000", None, {"monetaryValue": "lots"}, "monetaryValue"),
+        ("PUT", "/opportunities/{id}/status", "/opportunities/op_000/status", None, {"status": "maybe"}, "status"),
+        ("GET", "/conversations/search", "/conversations/search", {}, None, "locationId"),
+        ("POST", "/conversations/messages", "/conversations/messages", None, {"type": "Fax", "contactId": "ct_0"}, "type"),
+        ("POST", "/conversations/messages", "/conversations/messages", None, {"type": "Email", "contactId": "ct_0"}, "subject"),
+        ("POST", "/conversations/messages", "/conversations/messages", None, {"type": "Email", "bogus": 1}, "property bogus"),
+        ("GET", "/conversations/messages/export", "/conversations/messages/export", {"locationId": loc, "limit": 5}, None, "limit"),
+        ("GET", "/conversations/messages/export", "/conversations/messages/export", {"locationId": loc, "channel": "Fax"}, None, "channel"),
+        ("GET", "/conversations/messages/export", "/conversations/messages/export", {"locationId": loc, "cursor": "!"}, None, "cursor"),
+        ("GET", "/conversations/messages/export", "/conversations/messages/export", {"locationId": loc, "sortBy": "x"}, None, "sortBy"),
+        ("GET", "/conversations/{conversationId}/messages", "/conversations/conv_0/messages", {"limit": 500}, None, "limit"),
+        ("GET", "/conversations/{conversationId}/messages", "/conversations/conv_0/messages", {"lastMessageId": "m"}, None, "lastMessageId"),
+        ("GET", "/calendars/", "/calendars/", {}, None, "locationId"),
+        ("GET", "/calendars/", "/calendars", {}, None, "locationId"),
+        ("POST", "/calendars/events/appointments", "/calendars/events/appointments", None,
+         {"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0"}, "startTime"),
+        ("POST", "/calendars/events/appointments", "/calendars/events/appointments", None,
+         {"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0", "startTime": _iso(MONDAY),
+          "appointmentStatus": "maybe"}, "appointmentStatus"),
+        ("POST", "/calendars/events/appointments", "/calendars/events/appointments", None,
+         {"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0", "startTime": _iso(MONDAY),
+          "endTime": _iso(MONDAY - timedelta(hours=1))}, "endTime"),
+        ("GET", "/calendars/events", "/calendars/events", {"locationId": loc, "startTime": 1, "endTime": 2}, None, "calendarId"),
+        ("GET", "/calendars/events", "/calendars/events", {"locationId": loc, "calendarId": CALENDAR}, None, "startTime"),
+        ("GET", "/calendars/{calendarId}/free-slots", f"/calendars/{CALENDAR}/free-slots", {"startDate": "x", "endDate": 1}, None,
+         "startDate"),
+        ("GET", "/calendars/{calendarId}/free-slots", f"/calendars/{CALENDAR}/free-slots",
+         {"startDate": 1_900_000_000_000, "endDate": 1_800_000_000_000}, None, "endDate"),
+        ("GET", "/calendars/{calendarId}/free-slots", f"/calendars/{CALENDAR}/free-slots",
+         {"startDate": 1_800_000_000_000, "endDate": 1_900_000_000_000}, None, "31 days"),
+        ("GET", "/calendars/{calendarId}/free-slots", f"/calendars/{CALENDAR}/free-slots",
+         {"startDate": 1_800_000_000_000, "endDate": 1_800_000_000_001, "timezone": "Mars/Olympus"}, None, "timezone"),
+    ]
+    for method, template, path, params, body, param in cases:
+        _assert_documented_refusal(method, template, call(method, path, params, body), param)
+    # one where the spec lists 422 beside 400, one where it lists only 400: the same kind of input error
+    assert call("GET", "/opportunities/search", {"location_id": loc, "limit": 0}).status_code == 422
+    assert call("GET", "/conversations/messages/export", {"locationId": loc, "limit": 5}).status_code == 400
+
+
+def test_the_client_raises_a_400_at_once_as_a_validation_error(emu):
+    """A 400 is an answer, not an accident: one request, no retry, a ValidationError carrying GHL's message."""
+    ghl = emu.client(max_retries=5)
+    refusals = [
+        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY + timedelta(days=40)), "31 days"),
+        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY - timedelta(days=1)), "endDate must be after"),
+        (lambda: list(ghl.export_messages(page_limit=5)), "limit must be an integer between 10 and 500"),
+        (lambda: ghl.list_messages("conv_0", page_limit=500), "limit must not be greater than 100"),
+    ]
+    for n, (refused, message) in enumerate(refusals, start=1):
+        with pytest.raises(ValidationError) as info:
+            refused()
+        assert info.value.status == 400 and message in info.value.message, info.value
+        assert info.value.body["statusCode"] == 400 and message in info.value.body["message"]
+        assert emu.stats()["requests"] == n  # never retried
+
+
+def test_out_of_range_dates_and_numbers_are_refused_as_documented_not_a_500(emu):
     """A date of 20+ digits (epoch milliseconds hundreds of millions of years out) overflowed the emulator's
     date parsing into a 500; GHL refuses it as invalid input. Every date parameter now answers it, and any
-    date Python cannot compute with, as it answers a non-date: 422 with GHL's UnprocessableDTO body. So do
-    the numeric parameters for non-finite or non-numeric values (they raised inside the handler too)."""
-    common = json.loads((specs_root() / "gohighlevel" / "common" / "common-schemas.json").read_text())
-    unprocessable = jsonschema.Draft7Validator(common["components"]["schemas"]["UnprocessableDTO"])
-
-    def headers(service: str) -> dict:
-        return {"Authorization": f"Bearer {TOKEN}", "Version": VERSIONS[service]}
-
-    def get(path: str, service: str, **params) -> requests.Response:
-        return requests.get(emu.url + path, params=params, headers=headers(service), timeout=5)
-
-    def post(path: str, service: str, body: dict) -> requests.Response:
-        return requests.post(emu.url + path, json=body, headers=headers(service), timeout=5)
-
-    loc = emu.location_id
-    task = lambda v: post("/contacts/ct_0/tasks", "contacts", {"title": "t", "dueDate": v, "completed": False})  # noqa: E731
-    dates = [  # (parameter, a call with that parameter set to v)
-        ("dueDate", task),
-        ("startDate", lambda v: get("/conversations/messages/export", "conversations", locationId=loc, startDate=v)),
-        ("startTime", lambda v: get("/calendars/events", "calendars", locationId=loc, calendarId=CALENDAR,
-                                    startTime=v, endTime="1893456000000")),
-        ("startTime", lambda v: post("/calendars/events/appointments", "calendars",
-                                     {"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0", "startTime": v})),
-        ("startDate", lambda v: get(f"/calendars/{CALENDAR}/free-slots", "calendars", startDate=v, endDate=v)),
+    date Python cannot compute with, as it answers a non-date: the operation's documented refusal (422 with
+    UnprocessableDTO for tasks and opportunity search, 400 with BadRequestDTO for calendars, conversations
+    and contact search). So do the numeric parameters for non-finite or non-numeric values."""
+    call, loc = _raw(emu), emu.location_id
+    task = lambda v: call("POST", "/contacts/ct_0/tasks", body={"title": "t", "dueDate": v, "completed": False})  # noqa: E731
+    dates = [  # (parameter, method, spec path, a call with that parameter set to v)
+        ("dueDate", "POST", "/contacts/{contactId}/tasks", task),
+        ("startDate", "GET", "/conversations/messages/export",
+         lambda v: call("GET", "/conversations/messages/export", {"locationId": loc, "startDate": v})),
+        ("startTime", "GET", "/calendars/events",
+         lambda v: call("GET", "/calendars/events", {"locationId": loc, "calendarId": CALENDAR, "startTime": v,
+                                                     "endTime": "1893456000000"})),
+        ("startTime", "POST", "/calendars/events/appointments",
+         lambda v: call("POST", "/calendars/events/appointments",
+                        body={"calendarId": CALENDAR, "locationId": loc, "contactId": "ct_0", "startTime": v})),
+        ("startDate", "GET", "/calendars/{calendarId}/free-slots",
+         lambda v: call("GET", f"/calendars/{CALENDAR}/free-slots", {"startDate": v, "endDate": v})),
     ]
     numbers = [
-        ("startAfter", lambda v: get("/opportunities/search", "opportunities", location_id=loc, startAfter=v,
-                                     startAfterId="op_001")),
-        ("searchAfter", lambda v: post("/contacts/search", "contacts", {"locationId": loc, "searchAfter": [v, "ct_0"]})),
-        ("startDate", lambda v: get(f"/calendars/{CALENDAR}/free-slots", "calendars", startDate=v, endDate=v)),
+        ("startAfter", "GET", "/opportunities/search",
+         lambda v: call("GET", "/opportunities/search", {"location_id": loc, "startAfter": v, "startAfterId": "op_001"})),
+        ("searchAfter", "POST", "/contacts/search",
+         lambda v: call("POST", "/contacts/search", body={"locationId": loc, "searchAfter": [v, "ct_0"]})),
+        ("startDate", "GET", "/calendars/{calendarId}/free-slots",
+         lambda v: call("GET", f"/calendars/{CALENDAR}/free-slots", {"startDate": v, "endDate": v})),
     ]
-    cases = [(param, call, value) for param, call in dates
+    cases = [(param, method, path, send, value) for param, method, path, send in dates
              for value in ("12345678901234567890", "9" * 25, "9" * 400, "0001-01-01T00:00:00+14:00", "not-a-date")]
-    cases += [(param, call, value) for param, call in numbers for value in ("nan", "inf", "9" * 400, "x")]
-    for param, call, value in cases:
-        r = call(value)
-        assert r.status_code == 422, (param, value, r.status_code, r.text)
-        body = r.json()
-        assert not list(unprocessable.iter_errors(body)) and body["error"] == "Unprocessable Entity", body
-        assert any(param in m for m in body["message"]), (param, value, body)
-    # where the spec documents the 422 (contacts), the whole answer is checked against it
-    r = task("12345678901234567890")
-    validate_response("gohighlevel/contacts", "POST", "/contacts/{contactId}/tasks", r.status_code, r.content,
-                      dict(r.headers))
+    cases += [(param, method, path, send, value) for param, method, path, send in numbers
+              for value in ("nan", "inf", "9" * 400, "x")]
+    for param, method, path, send, value in cases:
+        _assert_documented_refusal(method, path, send(value), param)
     # and a far but real date (epoch ms, year 5138) is still a date
     assert task("99999999999999").status_code == 201
 

@@ -5,8 +5,10 @@ pipelines, email conversations, calendars/free slots/appointments) for the one l
 workspace, with GHL's gateway behaviour: ``Authorization: Bearer`` (the token ``invalid`` or any token
 starting ``rejected`` gets 401), a ``Version`` header per service (400 otherwise), 403 for another
 location's id, 100 requests per 10 s per location (429 with ``X-RateLimit-*`` headers on every answer),
-NestJS-style 422 bodies for invalid input (unknown properties included), and the documented quirk that
-an upsert can answer 422 yet have stored the contact (here: a non-numeric ``cf_employee_count``).
+invalid input (unknown properties included) answered with the status its operation documents -- a
+NestJS-style 422 where the spec lists 422, GHL's ``BadRequestDTO`` 400 elsewhere (see ``ENDPOINTS``) --
+and the documented quirk that an upsert can answer 422 yet have stored the contact (here: a non-numeric
+``cf_employee_count``).
 
 State is the :class:`DocStore` (SQLite): seeded once from ``<sample>/ghl/*`` and written through, so a
 note added in one run or process is there in the next. Deterministic apart from wall-clock timestamps
@@ -48,7 +50,7 @@ STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "
                422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
                502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
-# Properties each body accepts (from the spec's DTOs); anything else is a 422, as GHL's API does.
+# Properties each body accepts (from the spec's DTOs); anything else is invalid input, as in GHL's API.
 CONTACT_FIELDS = frozenset({
     "firstName", "lastName", "name", "email", "gender", "phone", "address1", "city", "state", "postalCode",
     "website", "timezone", "dnd", "dndSettings", "inboundDndSettings", "tags", "customFields", "source",
@@ -77,6 +79,43 @@ MESSAGE_TYPE_CODES = {"TYPE_CALL": 1, "TYPE_SMS": 2, "TYPE_EMAIL": 3}
 
 # -------------------------------------------------------------------------------------------- errors
 
+# The error statuses each served operation documents in its OpenAPI ``responses`` (besides 2xx), as
+# (method, spec path, handler, statuses); the routes are built from this table. Invalid input answers
+# 422 (UnprocessableDTO) where the operation lists 422 and 400 (BadRequestDTO) where it does not --
+# the one place that decides it (tests check the table against /work/shared/api-specs). Every endpoint
+# may also answer 429 (the specs README: the gateway's throttle), and -- not in the specs -- 403 for
+# another location's id and 404 for an unknown object id (the product tells these apart from invalid
+# input, as ``AuthError`` and ``NotFound``).
+_E400 = frozenset({400, 401})
+_E422 = frozenset({400, 401, 422})
+ENDPOINTS: tuple[tuple[str, str, str, frozenset[int]], ...] = (
+    ("POST", "/contacts/search", "search_contacts", _E400),
+    ("GET", "/contacts/search/duplicate", "duplicate", _E400),
+    ("POST", "/contacts/upsert", "upsert", _E422),
+    ("POST", "/contacts/{contactId}/tags", "add_tags", _E422),
+    ("DELETE", "/contacts/{contactId}/tags", "remove_tags", _E422),
+    ("GET", "/contacts/{contactId}/notes", "list_notes", _E400),
+    ("POST", "/contacts/{contactId}/notes", "create_note", _E422),
+    ("GET", "/contacts/{contactId}/tasks", "list_tasks", _E400),
+    ("POST", "/contacts/{contactId}/tasks", "create_task", _E422),
+    ("GET", "/contacts/{contactId}", "get_contact", _E422),
+    ("PUT", "/contacts/{contactId}", "update_contact", _E422),
+    ("GET", "/opportunities/search", "search_opportunities", _E422),
+    ("GET", "/opportunities/pipelines", "pipelines", _E400),
+    ("PUT", "/opportunities/{id}/status", "update_opportunity_status", _E422),
+    ("GET", "/opportunities/{id}", "get_opportunity", _E422),
+    ("PUT", "/opportunities/{id}", "update_opportunity", _E422),
+    ("GET", "/conversations/search", "search_conversations", _E400),
+    ("POST", "/conversations/messages", "send_message", _E400),
+    ("GET", "/conversations/messages/export", "export_messages", _E400),
+    ("GET", "/conversations/{conversationId}/messages", "list_messages", _E400),
+    ("GET", "/calendars/", "list_calendars", _E400),
+    ("POST", "/calendars/events/appointments", "book", _E400),
+    ("GET", "/calendars/events", "list_events", _E400),
+    ("GET", "/calendars/{calendarId}/free-slots", "get_free_slots", _E400),
+)
+ALSO_SERVED = {"/calendars/": "/calendars"}  # GHL answers both spellings of the calendar list
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str | list[str]):
@@ -85,10 +124,23 @@ class ApiError(Exception):
         self.message = message
 
 
+def _invalid(*messages: str) -> ApiError:
+    """Invalid input: a 422 here, answered as 400 where the endpoint does not document 422 (``_answer``)."""
+    return ApiError(422, list(messages))
+
+
+def _answer(exc: ApiError, documented: frozenset[int]) -> Response:
+    """``exc`` as the endpoint documents it (422 only where listed, else 400), in GHL's body shape."""
+    status = 400 if exc.status == 422 and 422 not in documented else exc.status
+    return JSONResponse(_body_for(status, exc.message), status_code=status)
+
+
 def _body_for(status: int, message: str | list[str] | None = None) -> dict[str, Any]:
     if status == 422:
         msgs = message if isinstance(message, list) else [message or STATUS_TEXT[422]]
         return {"statusCode": 422, "message": msgs, "error": STATUS_TEXT[422]}
+    if isinstance(message, list):  # BadRequestDTO and the others carry one string
+        message = "; ".join(message)
     body: dict[str, Any] = {"statusCode": status, "message": message or STATUS_TEXT.get(status, "Error")}
     if status in (401, 403, 404):
         body["error"] = STATUS_TEXT[status]
@@ -105,10 +157,6 @@ def error_response(status: int) -> Response:
     return JSONResponse(_body_for(status, message), status_code=status, headers=headers)
 
 
-def _unprocessable(*messages: str) -> ApiError:
-    return ApiError(422, list(messages))
-
-
 # ------------------------------------------------------------------------------------------- helpers
 
 
@@ -118,7 +166,7 @@ def _now_iso() -> str:
 
 # The instants this emulator can compute with: Python's datetime stops at years 1 and 9999, and a
 # margin keeps timezone shifts, slot lengths and day steps inside. Anything outside (a 20-digit epoch
-# value is hundreds of millions of years away) is an invalid date, refused like any other: 422.
+# value is hundreds of millions of years away) is an invalid date, refused like any other invalid input.
 _EARLIEST = datetime(1, 1, 3, tzinfo=timezone.utc)
 _LATEST = datetime(9999, 12, 29, tzinfo=timezone.utc)
 
@@ -181,10 +229,10 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def _check_fields(body: Any, allowed: frozenset[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise _unprocessable("body must be a JSON object")
+        raise _invalid("body must be a JSON object")
     extra = sorted(set(body) - allowed)
     if extra:
-        raise _unprocessable(*(f"property {name} should not exist" for name in extra))
+        raise _invalid(*(f"property {name} should not exist" for name in extra))
     return body
 
 
@@ -287,7 +335,7 @@ class _GHL:
 
     def check_location(self, location_id: Any, name: str = "locationId") -> None:
         if not location_id:
-            raise _unprocessable(f"{name} should not be empty")
+            raise _invalid(f"{name} should not be empty")
         if location_id != self.location_id:
             raise ApiError(403, "The token does not have access to this location.")
 
@@ -318,13 +366,13 @@ class _GHL:
     async def search_contacts(self, request: Request) -> Response:
         body = await _json_body(request)
         if not isinstance(body, dict):
-            raise _unprocessable("body must be a JSON object")
+            raise _invalid("body must be a JSON object")
         self.check_location(body.get("locationId"))
         if body.get("filters"):
             raise ApiError(400, "filters are not supported by this emulator")
         page_limit = body.get("pageLimit", 20)
         if not isinstance(page_limit, int) or not 1 <= page_limit <= 500:
-            raise _unprocessable("pageLimit must be an integer between 1 and 500")
+            raise _invalid("pageLimit must be an integer between 1 and 500")
         contacts = self._sorted_contacts()
         query = (body.get("query") or "").strip().lower()
         if query:
@@ -338,15 +386,15 @@ class _GHL:
             after = body["searchAfter"]
             sort_value = _number(after[0]) if isinstance(after, list) and len(after) == 2 else None
             if sort_value is None:
-                raise _unprocessable("searchAfter must be the [number, id] of the last contact of the previous page")
+                raise _invalid("searchAfter must be the [number, id] of the last contact of the previous page")
             key = (int(sort_value), str(after[1]))
             contacts = [c for c in contacts if (_ms(c.get("dateAdded")), c["id"]) > key]
         else:
             page = body.get("page", 1)
             if not isinstance(page, int) or page < 1:
-                raise _unprocessable("page must be a positive integer")
+                raise _invalid("page must be a positive integer")
             if page * page_limit > 10_000:
-                raise _unprocessable("page * pageLimit must not exceed 10000; use searchAfter")
+                raise _invalid("page * pageLimit must not exceed 10000; use searchAfter")
             contacts = contacts[(page - 1) * page_limit:]
         out = []
         for c in contacts[:page_limit]:
@@ -402,14 +450,14 @@ class _GHL:
         if "dnd" in body and not isinstance(body["dnd"], bool):
             problems.append("dnd must be a boolean value")
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
 
     async def upsert(self, request: Request) -> Response:
         body = _check_fields(await _json_body(request), UPSERT_FIELDS)
         self.check_location(body.get("locationId"))
         self._validate_contact_body(body)
         if not (body.get("email") or body.get("phone")):
-            raise _unprocessable("email or phone is required")
+            raise _invalid("email or phone is required")
         existing = None if body.get("createNewIfDuplicateAllowed") else self._find_duplicate(body.get("email"), body.get("phone"))
         now = _now_iso()
         if existing is None:
@@ -426,7 +474,7 @@ class _GHL:
         doc["dateUpdated"] = now
         self.store.put("contacts", doc["id"], doc)
         if errors:  # the documented quirk: the contact is stored, the answer is a 422
-            raise _unprocessable(*errors)
+            raise _invalid(*errors)
         return JSONResponse({"new": created, "contact": self.contact_out(doc), "traceId": self.new_id("traces", doc)})
 
     async def get_contact(self, request: Request) -> Response:
@@ -438,7 +486,7 @@ class _GHL:
         self._validate_contact_body(body)
         errors = self._apply_contact(doc, body)
         if errors:
-            raise _unprocessable(*errors)
+            raise _invalid(*errors)
         doc["dateUpdated"] = _now_iso()
         self.store.put("contacts", doc["id"], doc)
         return JSONResponse({"succeded": True, "contact": self.contact_out(doc)})
@@ -447,7 +495,7 @@ class _GHL:
         body = _check_fields(await _json_body(request), frozenset({"tags"}))
         tags = body.get("tags")
         if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t for t in tags):
-            raise _unprocessable("tags must be a non-empty array of strings")
+            raise _invalid("tags must be a non-empty array of strings")
         return tags
 
     async def add_tags(self, request: Request) -> Response:
@@ -476,7 +524,7 @@ class _GHL:
         contact_id = self.contact_or_404(request.path_params["contactId"])["id"]
         body = _check_fields(await _json_body(request), NOTE_FIELDS)
         if not isinstance(body.get("body"), str) or not body["body"].strip():
-            raise _unprocessable("body should not be empty")
+            raise _invalid("body should not be empty")
         note = {"id": self.new_id("notes", body), "contactId": contact_id, "dateAdded": _now_iso(), **body}
         self.store.put("notes", note["id"], note)
         return JSONResponse({"note": note}, status_code=201)
@@ -497,7 +545,7 @@ class _GHL:
         if not isinstance(body.get("completed"), bool):
             problems.append("completed must be a boolean value")
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
         task = {"id": self.new_id("tasks", body), "contactId": contact_id, **body}
         self.store.put("tasks", task["id"], task)
         return JSONResponse({"task": task}, status_code=201)
@@ -520,11 +568,11 @@ class _GHL:
         self.check_location(q.get("location_id"), "location_id")
         limit = _number(q.get("limit", 20))
         if limit is None or limit != int(limit) or not 1 <= limit <= 100:
-            raise _unprocessable("limit must be an integer between 1 and 100")
+            raise _invalid("limit must be an integer between 1 and 100")
         limit = int(limit)
         status = q.get("status")
         if status and status not in (*OPPORTUNITY_STATUSES, "all"):
-            raise _unprocessable(f"status must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}, all")
+            raise _invalid(f"status must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}, all")
         opps = list(self.store.all("opportunities"))
         filters = {"pipelineId": q.get("pipeline_id"), "pipelineStageId": q.get("pipeline_stage_id"),
                    "contactId": q.get("contact_id"), "assignedTo": q.get("assigned_to"), "id": q.get("id")}
@@ -542,7 +590,7 @@ class _GHL:
         if q.get("startAfterId") and q.get("startAfter"):
             start_after = _number(q["startAfter"])
             if start_after is None:
-                raise _unprocessable("startAfter must be a number (epoch milliseconds)")
+                raise _invalid("startAfter must be a number (epoch milliseconds)")
             key = (int(start_after), q["startAfterId"])
             opps = [o for o in opps if ((_ms(o.get("createdAt")), o["id"]) < key if descending
                                         else (_ms(o.get("createdAt")), o["id"]) > key)]
@@ -580,7 +628,7 @@ class _GHL:
 
     def _set_status(self, doc: dict, status: Any, now: str) -> None:
         if status not in OPPORTUNITY_STATUSES:
-            raise _unprocessable(f"status must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}")
+            raise _invalid(f"status must be one of the following values: {', '.join(OPPORTUNITY_STATUSES)}")
         if doc.get("status") != status:
             doc["status"] = status
             doc["lastStatusChangeAt"] = now
@@ -593,10 +641,10 @@ class _GHL:
         if "pipelineStageId" in body or "pipelineId" in body:
             pipeline = self.store.get("pipelines", pipeline_id or "")
             if pipeline is None:
-                raise _unprocessable("pipelineId is invalid")
+                raise _invalid("pipelineId is invalid")
             stage_id = body.get("pipelineStageId", doc.get("pipelineStageId"))
             if stage_id not in {s["id"] for s in pipeline.get("stages", [])}:
-                raise _unprocessable("pipelineStageId does not belong to the pipeline")
+                raise _invalid("pipelineStageId does not belong to the pipeline")
             if stage_id != doc.get("pipelineStageId"):
                 doc["lastStageChangeAt"] = now
             doc["pipelineId"], doc["pipelineStageId"] = pipeline_id, stage_id
@@ -604,7 +652,7 @@ class _GHL:
             self._set_status(doc, body["status"], now)
         if "monetaryValue" in body:
             if _number(body["monetaryValue"]) is None or isinstance(body["monetaryValue"], bool):
-                raise _unprocessable("monetaryValue must be a number")
+                raise _invalid("monetaryValue must be a number")
             doc["monetaryValue"] = body["monetaryValue"]
         for key in ("name", "assignedTo", "customFields"):
             if key in body:
@@ -677,12 +725,12 @@ class _GHL:
         q = request.query_params
         limit = int(_number(q.get("limit", 20)) or 20)
         if not 1 <= limit <= 100:
-            raise _unprocessable("limit must not be greater than 100")
+            raise _invalid("limit must not be greater than 100")
         msgs.sort(key=lambda m: (_ms(m.get("dateAdded")), m["id"]), reverse=True)
         if q.get("lastMessageId"):
             ids = [m["id"] for m in msgs]
             if q["lastMessageId"] not in ids:
-                raise _unprocessable("lastMessageId is invalid")
+                raise _invalid("lastMessageId is invalid")
             msgs = msgs[ids.index(q["lastMessageId"]) + 1:]
         batch = msgs[:limit]
         return JSONResponse({"lastMessageId": batch[-1]["id"] if batch else "",
@@ -694,21 +742,21 @@ class _GHL:
         self.check_location(q.get("locationId"))
         limit = _number(q.get("limit", 100))
         if limit is None or limit != int(limit) or not 10 <= limit <= 500:
-            raise _unprocessable("limit must be an integer between 10 and 500")
+            raise _invalid("limit must be an integer between 10 and 500")
         sort_by, order = q.get("sortBy", "createdAt"), q.get("sortOrder", "desc")
         if sort_by not in ("createdAt", "updatedAt") or order not in ("asc", "desc"):
-            raise _unprocessable("sortBy must be createdAt or updatedAt; sortOrder asc or desc")
+            raise _invalid("sortBy must be createdAt or updatedAt; sortOrder asc or desc")
         channel = q.get("channel")
         channels = {"Call": "TYPE_CALL", "SMS": "TYPE_SMS", "Email": "TYPE_EMAIL", "WhatsApp": "TYPE_WHATSAPP",
                     "Instagram": "TYPE_INSTAGRAM", "Facebook": "TYPE_FACEBOOK"}
         if channel and channel not in channels:
-            raise _unprocessable(f"channel must be one of the following values: {', '.join(channels)}")
+            raise _invalid(f"channel must be one of the following values: {', '.join(channels)}")
         bounds = {}
         for name in ("startDate", "endDate"):
             if q.get(name):
                 bounds[name] = _parse_dt(q[name])
                 if bounds[name] is None:
-                    raise _unprocessable(f"{name} must be an ISO 8601 date or epoch milliseconds")
+                    raise _invalid(f"{name} must be an ISO 8601 date or epoch milliseconds")
         msgs = [self._message_out(m) for m in self.store.all("messages")]
         if channel:
             msgs = [m for m in msgs if m["messageType"] == channels[channel]]
@@ -728,7 +776,7 @@ class _GHL:
                 last = json.loads(base64.urlsafe_b64decode(q["cursor"].encode()))
                 after = (int(last["lastSort"][0]), str(last["lastId"]))
             except (ValueError, KeyError, IndexError, TypeError, OverflowError):
-                raise _unprocessable("cursor is invalid") from None
+                raise _invalid("cursor is invalid") from None
             msgs = [m for m in msgs if (key(m) < after if order == "desc" else key(m) > after)]
         batch = msgs[:int(limit)]
         body: dict[str, Any] = {"messages": batch, "total": total}
@@ -751,7 +799,7 @@ class _GHL:
             if not (body.get("html") or body.get("message")):
                 problems.append("html or message is required for Email")
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
         if body["type"] != "Email":
             raise ApiError(400, f"Message type {body['type']} is not supported by this emulator")
         contact = self.contact_or_404(body["contactId"])
@@ -846,20 +894,20 @@ class _GHL:
         problems = [f"{name} must be a number (epoch milliseconds)"
                     for name, v in (("startDate", start_ms), ("endDate", end_ms)) if v is None]
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
         start, end = _from_ms(start_ms), _from_ms(end_ms)
         problems = [f"{name} must be a valid date (epoch milliseconds)"
                     for name, v in (("startDate", start), ("endDate", end)) if v is None]
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
         try:
             out_tz = ZoneInfo(q.get("timezone") or "UTC")
         except (ZoneInfoNotFoundError, ValueError):
-            raise _unprocessable("timezone is invalid") from None
+            raise _invalid("timezone is invalid") from None
         if end < start:
-            raise _unprocessable("endDate must be after startDate")
+            raise _invalid("endDate must be after startDate")
         if end - start > timedelta(days=31):
-            raise _unprocessable("Date range can not be more than 31 days")
+            raise _invalid("Date range can not be more than 31 days")
         by_day: dict[str, dict[str, list[str]]] = {}
         for slot in self.free_slots(calendar, start, end):
             local = slot.astimezone(out_tz)
@@ -890,7 +938,7 @@ class _GHL:
         if body.get("appointmentStatus") and body["appointmentStatus"] not in APPOINTMENT_STATUSES:
             problems.append(f"appointmentStatus must be one of: {', '.join(APPOINTMENT_STATUSES)}")
         if problems:
-            raise _unprocessable(*problems)
+            raise _invalid(*problems)
         self.check_location(body["locationId"])
         calendar = self.calendar_or_error(body["calendarId"])
         contact = self.contact_or_404(body["contactId"])
@@ -898,7 +946,7 @@ class _GHL:
         duration = self._minutes(calendar.get("slotDuration"), calendar.get("slotDurationUnit"), 30)
         end = _parse_dt(body.get("endTime")) or start + duration
         if end <= start:
-            raise _unprocessable("endTime must be after startTime")
+            raise _invalid("endTime must be after startTime")
         if not body.get("ignoreFreeSlotValidation") and start not in self.free_slots(calendar, start, start):
             raise ApiError(400, "The slot you have selected is no longer available.")
         members = [m.get("userId") for m in calendar.get("teamMembers") or [] if m.get("userId")]
@@ -921,10 +969,10 @@ class _GHL:
         q = request.query_params
         self.check_location(q.get("locationId"))
         if not (q.get("calendarId") or q.get("userId") or q.get("groupId")):
-            raise _unprocessable("one of calendarId, userId or groupId is required")
+            raise _invalid("one of calendarId, userId or groupId is required")
         start, end = _parse_dt(q.get("startTime")), _parse_dt(q.get("endTime"))
         if start is None or end is None:
-            raise _unprocessable("startTime and endTime must be epoch milliseconds")
+            raise _invalid("startTime and endTime must be epoch milliseconds")
         out = []
         for event in self.store.all("appointments"):
             if q.get("calendarId") and event.get("calendarId") != q["calendarId"]:
@@ -949,7 +997,7 @@ def build_app(store: DocStore, sample_dir: Path, *, rate_limit: int = RATE_LIMIT
     ghl = _GHL(store, sample_dir)
     throttle = _Throttle(rate_limit, rate_window_s)
 
-    def api(handler: Handler) -> Handler:
+    def api(handler: Handler, documented: frozenset[int]) -> Handler:
         async def endpoint(request: Request) -> Response:
             token = request.headers.get("authorization", "")
             scheme, _, value = token.partition(" ")
@@ -967,38 +1015,14 @@ def build_app(store: DocStore, sample_dir: Path, *, rate_limit: int = RATE_LIMIT
             try:
                 response = await handler(request)
             except ApiError as exc:
-                response = JSONResponse(_body_for(exc.status, exc.message), status_code=exc.status)
+                response = _answer(exc, documented)
             response.headers.update(headers)
             return response
         return endpoint
 
-    routes = [
-        Route("/contacts/search", api(ghl.search_contacts), methods=["POST"]),
-        Route("/contacts/search/duplicate", api(ghl.duplicate), methods=["GET"]),
-        Route("/contacts/upsert", api(ghl.upsert), methods=["POST"]),
-        Route("/contacts/{contactId}/tags", api(ghl.add_tags), methods=["POST"]),
-        Route("/contacts/{contactId}/tags", api(ghl.remove_tags), methods=["DELETE"]),
-        Route("/contacts/{contactId}/notes", api(ghl.list_notes), methods=["GET"]),
-        Route("/contacts/{contactId}/notes", api(ghl.create_note), methods=["POST"]),
-        Route("/contacts/{contactId}/tasks", api(ghl.list_tasks), methods=["GET"]),
-        Route("/contacts/{contactId}/tasks", api(ghl.create_task), methods=["POST"]),
-        Route("/contacts/{contactId}", api(ghl.get_contact), methods=["GET"]),
-        Route("/contacts/{contactId}", api(ghl.update_contact), methods=["PUT"]),
-        Route("/opportunities/search", api(ghl.search_opportunities), methods=["GET"]),
-        Route("/opportunities/pipelines", api(ghl.pipelines), methods=["GET"]),
-        Route("/opportunities/{id}/status", api(ghl.update_opportunity_status), methods=["PUT"]),
-        Route("/opportunities/{id}", api(ghl.get_opportunity), methods=["GET"]),
-        Route("/opportunities/{id}", api(ghl.update_opportunity), methods=["PUT"]),
-        Route("/conversations/search", api(ghl.search_conversations), methods=["GET"]),
-        Route("/conversations/messages", api(ghl.send_message), methods=["POST"]),
-        Route("/conversations/messages/export", api(ghl.export_messages), methods=["GET"]),
-        Route("/conversations/{conversationId}/messages", api(ghl.list_messages), methods=["GET"]),
-        Route("/calendars/", api(ghl.list_calendars), methods=["GET"]),
-        Route("/calendars", api(ghl.list_calendars), methods=["GET"]),
-        Route("/calendars/events/appointments", api(ghl.book), methods=["POST"]),
-        Route("/calendars/events", api(ghl.list_events), methods=["GET"]),
-        Route("/calendars/{calendarId}/free-slots", api(ghl.get_free_slots), methods=["GET"]),
-    ]
+    routes = [Route(served, api(getattr(ghl, handler), documented), methods=[method])
+              for method, path, handler, documented in ENDPOINTS
+              for served in (path, *([ALSO_SERVED[path]] if path in ALSO_SERVED else []))]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse(_body_for(404, f"Cannot {request.method} {request.url.path}"), status_code=404)
