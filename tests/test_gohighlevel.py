@@ -364,18 +364,20 @@ def test_invalid_input_gets_each_endpoints_documented_status_and_body(emu):
 
 
 def test_the_client_raises_a_400_at_once_as_a_validation_error(emu):
-    """A 400 is an answer, not an accident: one request, no retry, a ValidationError carrying GHL's message."""
+    """A 400 is an answer, not an accident: one request, no retry, a ValidationError carrying GHL's
+    message and naming the call that was refused."""
     ghl = emu.client(max_retries=5)
     refusals = [
-        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY + timedelta(days=40)), "31 days"),
-        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY - timedelta(days=1)), "endDate must be after"),
-        (lambda: list(ghl.export_messages(page_limit=5)), "limit must be an integer between 10 and 500"),
-        (lambda: ghl.list_messages("conv_0", page_limit=500), "limit must not be greater than 100"),
+        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY + timedelta(days=40)), "31 days", f"GET /calendars/{CALENDAR}/free-slots"),
+        (lambda: ghl.get_free_slots(CALENDAR, MONDAY, MONDAY - timedelta(days=1)), "endDate must be after", "GET /calendars/"),
+        (lambda: list(ghl.export_messages(page_limit=5)), "limit must be an integer between 10 and 500", "GET /conversations/messages/export"),
+        (lambda: ghl.list_messages("conv_0", page_limit=500), "limit must not be greater than 100", "GET /conversations/conv_0/messages"),
     ]
-    for n, (refused, message) in enumerate(refusals, start=1):
+    for n, (refused, message, endpoint) in enumerate(refusals, start=1):
         with pytest.raises(ValidationError) as info:
             refused()
         assert info.value.status == 400 and message in info.value.message, info.value
+        assert str(info.value).startswith(f"GoHighLevel: HTTP 400: {endpoint}"), info.value
         assert info.value.body["statusCode"] == 400 and message in info.value.body["message"]
         assert emu.stats()["requests"] == n  # never retried
 

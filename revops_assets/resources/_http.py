@@ -268,13 +268,17 @@ def _retry_after(response: requests.Response) -> float | None:
     return retry_after_seconds(response.headers.get("Retry-After"))
 
 
-def raise_for_status(service: str, response: requests.Response, key_env_var: str | None = None) -> None:
-    """Raise the typed error for a non-2xx final response; return quietly on success."""
+def raise_for_status(service: str, response: requests.Response, key_env_var: str | None = None,
+                     endpoint: str | None = None) -> None:
+    """Raise the typed error for a non-2xx final response; return quietly on success.
+
+    ``endpoint`` (e.g. ``"GET /calendars/"``) prefixes the message so a refusal says which call it
+    was; pass it only where the path holds no secret (a Slack webhook's path is its key)."""
     status = response.status_code
     if status < 400:
         return
     body = _excerpt(response)
-    message = _message(body)
+    message = f"{endpoint}: {_message(body)}" if endpoint else _message(body)
     if status in (401, 403):
         hint = f" Check the API key in the {key_env_var} environment variable." if key_env_var else ""
         verb = "rejected the API key" if status == 401 else "refused access for this API key"

@@ -388,7 +388,7 @@ class GoHighLevelResource(dg.ConfigurableResource):
             except requests.RequestException as exc:
                 raise transport_error(SERVICE, exc) from None
             self._record(response)
-            raise_for_status(SERVICE, response, self.key_env_var)
+            raise_for_status(SERVICE, response, self.key_env_var, endpoint=f"{method} {path}")
             return parse_json(SERVICE, response)
 
         try:
