@@ -11,12 +11,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 SIGNAL_TYPES = ("funding", "hiring", "leadership_change", "product_launch", "website_activity")
+# A whole number of days, at least one: strict, so ``true``, ``"5"`` and ``5.0`` are errors, not 1, 5, 5.
+PositiveDays = Annotated[int, Field(strict=True, ge=1)]
+
+
+class _FieldError(ValueError):
+    """A cross-field check's error at an exact field: ``loc`` is the path below the model that raised it."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Strict(BaseModel):
@@ -34,7 +44,7 @@ class ICP(_Strict):
     def _range(self) -> "ICP":
         lo, hi = self.employee_range
         if lo < 0 or hi < lo:
-            raise ValueError(f"employee_range must be [min, max] with 0 <= min <= max, got {list(self.employee_range)}")
+            raise _FieldError(("employee_range",), f"employee_range must be [min, max] with 0 <= min <= max, got {list(self.employee_range)}")
         return self
 
 
@@ -46,11 +56,11 @@ class IntentRules(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> "IntentRules":
-        unknown = set(self.weights) - set(SIGNAL_TYPES)
-        if unknown:
-            raise ValueError(f"unknown signal type(s) {sorted(unknown)}; known: {list(SIGNAL_TYPES)}")
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("weights must be >= 0")
+        for signal, weight in self.weights.items():
+            if signal not in SIGNAL_TYPES:
+                raise _FieldError(("weights", signal), f"unknown signal type {signal!r}; known: {list(SIGNAL_TYPES)}")
+            if weight < 0:
+                raise _FieldError(("weights", signal), f"weight must be >= 0, got {weight:g}")
         return self
 
 
@@ -61,7 +71,7 @@ class Thresholds(_Strict):
     @model_validator(mode="after")
     def _order(self) -> "Thresholds":
         if self.medium > self.high:
-            raise ValueError("medium threshold must not exceed high")
+            raise _FieldError(("medium",), f"medium threshold ({self.medium:g}) must not exceed high ({self.high:g})")
         return self
 
 
@@ -106,9 +116,48 @@ class OutboundCampaign(_Strict):
     caps: dict[str, int] = Field(default_factory=lambda: {"per_mailbox_daily": 50})
 
 
+def sample_stages() -> tuple[str, ...]:
+    """The sample (demo) pipeline's stage names: what ``stall_days_by_stage`` may name by default."""
+    from revops_assets.sample.crm import STAGES  # lazy: the generator is not needed to parse a directive
+
+    return tuple(STAGES)
+
+
 class GhostRules(_Strict):
-    stall_days_default: int = Field(default=7, ge=1)
-    stall_days_by_stage: dict[str, int] = Field(default_factory=dict)
+    """Stall thresholds. A stage name in ``stall_days_by_stage`` must be a stage of the pipeline:
+    one of ``stages`` when the directive declares its pipeline's stage names there (a live GHL
+    pipeline with other names must), else one of the sample pipeline's. Names match as the ghost
+    list matches them (trimmed, case-insensitive), so a misspelt stage is an error, never a silent
+    fallback to the default."""
+
+    stall_days_default: PositiveDays = 7
+    stall_days_by_stage: dict[str, PositiveDays] = Field(default_factory=dict)
+    stages: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _stages_known(self) -> "GhostRules":
+        def key(name: str) -> str:
+            return name.strip().lower()
+
+        if self.stages is not None:
+            seen: dict[str, int] = {}
+            for i, name in enumerate(self.stages):
+                if not name.strip():
+                    raise _FieldError(("stages", i), "a stage name must not be blank")
+                if key(name) in seen:
+                    raise _FieldError(("stages", i), f"stage {name!r} listed twice (as item {seen[key(name)]} too)")
+                seen[key(name)] = i
+        known = self.stages if self.stages is not None else list(sample_stages())
+        where = "ghosts.stages" if self.stages is not None else "the sample pipeline (declare yours under ghosts.stages)"
+        given: dict[str, str] = {}
+        for name in self.stall_days_by_stage:
+            if key(name) not in {key(k) for k in known}:
+                raise _FieldError(("stall_days_by_stage", name), f"unknown stage {name!r}; stages of {where}: {known}")
+            if key(name) in given:
+                raise _FieldError(("stall_days_by_stage", name),
+                                  f"stage {name!r} is {given[key(name)]!r} again (stage names match case-insensitively)")
+            given[key(name)] = name
+        return self
 
 
 class GhostHunting(_Strict):
@@ -295,9 +344,12 @@ def parse_directive(path: Path) -> Directive:
         params = schema.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        loc, msg = tuple(err["loc"]), err["msg"]
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, _FieldError):  # a cross-field check: name the field it is about, not its parent
+            loc, msg = loc + cause.loc, str(cause)
         line = _line_of(node, loc)
-        raise DirectiveError(f"{path}:{first_line + (line or 0)}: {_field(loc)}: {err['msg']}") from exc
+        raise DirectiveError(f"{path}:{first_line + (line or 0)}: {_field(loc)}: {msg}") from exc
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Directive(name=name, path=path, params=params, body=body, content_hash=digest)
 

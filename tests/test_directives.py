@@ -116,3 +116,84 @@ def test_keys_equal_after_yaml_resolution_are_duplicates_but_merge_overrides_are
     path.write_text(original.replace("meetings:\n", "meetings:\n  <<: {lookahead_hours: 12, passages: 2}\n", 1))
     meetings = parse_directive(path).params.meetings
     assert (meetings.lookahead_hours, meetings.passages, meetings.news_lookback_days) == (24, 5, 30)
+
+
+def _broken(tmp_path: Path, name: str, old: str, new: str) -> tuple[Path, str]:
+    """A copy of the shipped directives with one replacement in ``name``; (its path, its text)."""
+    path = _copy(tmp_path) / name
+    text = (DIRECTIVES / name).read_text()
+    assert old in text, old
+    path.write_text(text := text.replace(old, new, 1))
+    return path, text
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(DirectiveError) as err:
+        parse_directive(path)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("-2", "Input should be greater than or equal to 1"),
+    ("0", "Input should be greater than or equal to 1"),
+    ("2.5", "Input should be a valid integer"),
+    ("true", "Input should be a valid integer"),  # not silently 1
+    ("'5'", "Input should be a valid integer"),
+])
+def test_stall_days_must_be_positive_whole_days(tmp_path, value, message):
+    path, text = _broken(tmp_path, "ghost_hunting.md", "    Proposal: 5\n", f"    Proposal: {value}\n")
+    assert _error(path) == f"{path}:{_line(text, f'Proposal: {value}')}: ghosts.stall_days_by_stage.Proposal: {message}"
+    path.write_text((DIRECTIVES / "ghost_hunting.md").read_text().replace("stall_days_default: 7", "stall_days_default: 0"))
+    assert _error(path).startswith(f"{path}:{_line(text, 'stall_days_default: 7')}: ghosts.stall_days_default: ")
+
+
+def test_a_misspelt_stage_is_an_error_not_a_silent_default(tmp_path):
+    """Without ``ghosts.stages`` the keys must be the sample pipeline's stages (trimmed, any case)."""
+    path, text = _broken(tmp_path, "ghost_hunting.md", "    Proposal: 5\n", "    Propsal: 5\n")
+    assert _error(path).startswith(f"{path}:{_line(text, 'Propsal: 5')}: ghosts.stall_days_by_stage.Propsal: "
+                                   f"unknown stage 'Propsal'; stages of the sample pipeline (declare yours under ghosts.stages): "
+                                   f"['New Lead', 'Qualified', 'Discovery', 'Proposal', 'Negotiation']")
+    path.write_text(text.replace("    Propsal: 5\n", "    discovery: 5\n"))
+    assert parse_directive(path).params.ghosts.stall_days_by_stage["discovery"] == 5  # the ghost list matches any case
+
+
+def test_two_spellings_of_one_stage_are_an_error(tmp_path):
+    """The ghost list folds case, so ``Proposal`` and ``proposal`` would silently be one threshold."""
+    path, text = _broken(tmp_path, "ghost_hunting.md", "    Proposal: 5\n", "    Proposal: 5\n    proposal: 6\n")
+    assert _error(path) == (f"{path}:{_line(text, 'proposal: 6')}: ghosts.stall_days_by_stage.proposal: "
+                            f"stage 'proposal' is 'Proposal' again (stage names match case-insensitively)")
+
+
+def test_a_declared_stage_list_is_what_stage_names_are_checked_against(tmp_path):
+    """A live pipeline with other stage names declares them; then only those are accepted."""
+    own = "  stages: [New Lead, Qualified, Proposal, Negotiation, Contract Sent]\n  stall_days_by_stage:\n    Contract Sent: 3\n"
+    path, text = _broken(tmp_path, "ghost_hunting.md", "  stall_days_by_stage:\n", own)
+    ghosts = parse_directive(path).params.ghosts
+    assert ghosts.stall_days_by_stage["Contract Sent"] == 3 and "Contract Sent" in ghosts.stages
+
+    text = text.replace("Negotiation, Contract Sent]", "Contract Sent]")  # Negotiation: 5 is now unknown
+    path.write_text(text)
+    assert _error(path).startswith(f"{path}:{_line(text, 'Negotiation: 5')}: ghosts.stall_days_by_stage.Negotiation: "
+                                   f"unknown stage 'Negotiation'; stages of ghosts.stages: ")
+
+    path.write_text(text.replace("[New Lead, Qualified,", "[New Lead, new lead, Qualified,"))
+    assert _error(path).startswith(f"{path}:{_line(text, 'stages: [New Lead, Qualified, Proposal, Contract Sent]')}: ghosts.stages.1: "
+                                   f"stage 'new lead' listed twice")
+
+
+def test_cross_field_errors_name_the_exact_field_and_its_line(tmp_path):
+    """Not the parent (``intent``, ``scoring.thresholds``, ``icp``): the field to fix, on its own line."""
+    path, text = _broken(tmp_path, "lead_processing.md", "    medium: 0.2\n", "    medium: 0.9\n")
+    assert _error(path) == (f"{path}:{_line(text, 'medium: 0.9')}: scoring.thresholds.medium: "
+                            f"medium threshold (0.9) must not exceed high (0.45)")
+
+    path, text = _broken(tmp_path / "b", "lead_processing.md", "    hiring: 25\n", "    hiring: -25\n")
+    assert _error(path) == f"{path}:{_line(text, 'hiring: -25')}: intent.weights.hiring: weight must be >= 0, got -25"
+
+    path, text = _broken(tmp_path / "c", "lead_processing.md", "    hiring: 25\n", "    hiring: 25\n    astrology: 5\n")
+    assert _error(path).startswith(f"{path}:{_line(text, 'astrology: 5')}: intent.weights.astrology: "
+                                   f"unknown signal type 'astrology'; known: ")
+
+    path, text = _broken(tmp_path / "d", "lead_processing.md", "employee_range: [50, 2000]", "employee_range: [2000, 50]")
+    assert _error(path) == (f"{path}:{_line(text, 'employee_range: [2000, 50]')}: icp.employee_range: "
+                            f"employee_range must be [min, max] with 0 <= min <= max, got [2000, 50]")
