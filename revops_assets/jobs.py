@@ -10,6 +10,7 @@ from dagster_celery import celery_executor
 
 from revops_assets.assets._common import daily_partitions
 from revops_assets.settings import Settings
+from revops_assets.sensors.directives import build_directives_changed_sensor
 from revops_assets.sensors.stalled import build_stalled_deals_sensor
 from revops_assets.sensors.visitors import build_new_visitors_sensor
 
@@ -43,13 +44,29 @@ def build_jobs_and_automation(settings: Settings):
     # History is a backfill of this job: the snapshots and every score, nothing that acts (no emails, no
     # CRM writes, no Slack). In-process: every step is in pool "duckdb", so a process per step would
     # only spend its start-up holding the slot (docs/OPERATIONS.md, "Executors").
+    # Not `directives`: it is unpartitioned, so a job backfill would re-materialize it once per day (the
+    # same hash each time: N writes queued on the one DuckDB slot for nothing). A backfilled day scores
+    # with the directive files as they are at run time, stamps their version on every lead score
+    # (`directive_version`) and records in its provenance the version `directives` was last materialized
+    # at, which `directives_changed` keeps equal to the files.
     rescore_history = dg.define_asset_job(
         "rescore_history",
         selection=dg.AssetSelection.assets("lead_scores", "ghost_list").upstream() - dg.AssetSelection.assets("directives"),
         partitions_def=daily_partitions,
         executor_def=dg.in_process_executor,
         description="COACH/SCOUT for a past day: snapshots → enrichment → intent → lead scores and ghosts, point-in-time. "
-                    "Backfill it to rescore history (UI, `dagster job backfill -j rescore_history`, or GraphQL).",
+                    "Backfill it to rescore history (UI, `dagster job backfill -j rescore_history`, or GraphQL). "
+                    "Scores use the directive files as they are when each step runs and record their version "
+                    "(`directive_version` on each lead score; the `directives` version in each day's provenance). "
+                    "`directives` itself is not in the job: it is unpartitioned, and a backfill would re-materialize "
+                    "it once per day; the `directives_changed` sensor keeps it current (if that sensor is stopped, "
+                    "materialize `directives` before backfilling).",
+    )
+    directives_job = dg.define_asset_job(
+        "directives_job", selection=dg.AssetSelection.assets("directives"),
+        executor_def=dg.in_process_executor,  # one small step
+        description="Re-reads the directives (launched by `directives_changed` when one is edited), "
+                    "so everything that reads them shows stale.",
     )
     visitor_job = dg.define_asset_job(
         "visitor_engagement_job", selection=dg.AssetSelection.assets("visitor_engagements"),
@@ -77,5 +94,8 @@ def build_jobs_and_automation(settings: Settings):
     visitors = build_new_visitors_sensor(visitor_job, minimum_interval_seconds=1, default_status=sensor_status)
     stalled = build_stalled_deals_sensor(ghostbuster_job, fetch_stalled_deals, minimum_interval_seconds=300,
                                          required_resource_keys={"revops"}, default_status=sensor_status)
-    return ([daily_cycle, daily_cycle_celery, rescore_history, visitor_job, ghostbuster_job], [daily_cycle_schedule],
-            [visitors, stalled])
+    # 30 s: an edit shows up stale within a minute; hashing four small files is nothing.
+    directives_changed = build_directives_changed_sensor(directives_job, minimum_interval_seconds=30,
+                                                         default_status=sensor_status)
+    return ([daily_cycle, daily_cycle_celery, rescore_history, directives_job, visitor_job, ghostbuster_job],
+            [daily_cycle_schedule], [visitors, stalled, directives_changed])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from revops_assets.receiver.models import parse_visit
+from revops_assets.sensors.directives import TAG_VERSION, build_directives_changed_sensor, plan_directives_run
 from revops_assets.resources.inbox import InboxResource, InboxVisit, VisitInbox
 from revops_assets.sensors.stalled import build_stalled_deals_sensor, plan_stall_runs
 from revops_assets.sensors.visitors import TAG_FROM, TAG_TO, build_new_visitors_sensor, plan_visitor_runs
@@ -230,3 +232,158 @@ def test_sensors_load_in_definitions(inbox_path):
     assert running.default_status == dg.DefaultSensorStatus.RUNNING
     assert build_stalled_deals_sensor(stall_job, lambda c: []).default_status == dg.DefaultSensorStatus.STOPPED
     assert {defs.resolve_sensor_def(n).name for n in ("new_visitors_sensor", "stalled_deals_sensor")} == {"new_visitors_sensor", "stalled_deals_sensor"}
+
+
+# --- directives: pure ---------------------------------------------------------------------------------
+
+A, B = "a" * 12, "b" * 12
+
+
+def test_directive_edits_are_planned_tick_by_tick():
+    first, cursor, skip = plan_directives_run(A, None)
+    assert first == {"run_key": f"directives-{A}-1", "version": A} and skip is None
+
+    again, same, skip = plan_directives_run(A, cursor)
+    assert again is None and same == cursor and skip == f"directives unchanged (version {A})"
+
+    edit, cursor, _ = plan_directives_run(B, cursor)
+    assert edit == {"run_key": f"directives-{B}-2", "version": B}
+
+    error = "directives/lead_processing.md:12: intent.weights.funding: Input should be a valid number"
+    broken, kept, skip = plan_directives_run(None, cursor, error=error)
+    assert broken is None and kept == cursor and error in skip and f"keeps version {B}" in skip
+
+    # Reverting to A must run again, under a new key: Dagster never launches a run key twice per sensor.
+    revert, cursor, _ = plan_directives_run(A, kept)
+    assert revert == {"run_key": f"directives-{A}-3", "version": A}
+    assert json.loads(cursor) == {"version": A, "runs": 3}
+
+
+def test_directives_sensor_rejects_a_garbled_cursor():
+    for garbled in ("not json", "[]", '{"version": 1, "runs": 1}', '{"version": "x", "runs": -1}'):
+        with pytest.raises(ValueError, match="directives sensor cursor"):
+            plan_directives_run(A, garbled)
+
+
+# --- directives: the Dagster sensor over real files, and staleness in a real instance ----------------------
+
+@pytest.fixture
+def directives_settings(tmp_path):
+    import shutil
+
+    from revops_assets.settings import load_settings
+
+    shutil.copytree(Path(__file__).resolve().parent.parent / "directives", tmp_path / "directives")
+    return load_settings({"REVOPS_HOME": str(tmp_path / "home"), "REVOPS_ENV": "demo",
+                          "REVOPS_DIRECTIVES_DIR": str(tmp_path / "directives")})
+
+
+def _wired(settings) -> tuple[dg.JobDefinition, dg.SensorDefinition]:
+    """The directives job and sensor exactly as jobs.py wires them."""
+    from revops_assets.jobs import build_jobs_and_automation
+
+    jobs, _, sensors = build_jobs_and_automation(settings)
+    return next(j for j in jobs if j.name == "directives_job"), next(s for s in sensors if s.name == "directives_changed")
+
+
+def test_directives_sensor_is_wired_running_in_demo_and_stopped_in_live(directives_settings, tmp_path):
+    from revops_assets.settings import load_settings
+
+    job, sensor = _wired(directives_settings)
+    assert sensor.job_name == "directives_job" and sensor.minimum_interval_seconds == 30
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    _, live = _wired(load_settings({"REVOPS_HOME": str(tmp_path / "live"), "REVOPS_ENV": "live"}))
+    assert live.default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def test_directives_sensor_ticks_over_the_files(directives_settings, instance):
+    from revops_assets.directives import load_directives
+    from revops_assets.resources.core import RevOpsConfig
+
+    _, sensor = _wired(directives_settings)
+    revops = RevOpsConfig.from_settings(directives_settings)
+    folder = directives_settings.directives_dir
+    path, original = folder / "lead_processing.md", (folder / "lead_processing.md").read_text()
+    v1 = load_directives(folder).version
+
+    first = tick(sensor, instance, None, revops=revops)
+    assert [(r.run_key, r.tags[TAG_VERSION]) for r in first.run_requests] == [(f"directives-{v1}-1", v1)]
+    second = tick(sensor, instance, first.cursor, revops=revops)
+    assert second.run_requests == [] and second.skip_message == f"directives unchanged (version {v1})"
+
+    path.write_text(original.replace("    funding: 30", "    funding: 35"))
+    v2 = load_directives(folder).version
+    third = tick(sensor, instance, first.cursor, revops=revops)
+    assert v2 != v1 and [r.run_key for r in third.run_requests] == [f"directives-{v2}-2"]
+
+    text = original.replace("    funding: 30", "    funding: lots")
+    path.write_text(text)  # malformed: an honest skip naming file, line and field; no run, no crash
+    line = next(i for i, l in enumerate(text.splitlines(), start=1) if l.strip() == "funding: lots")
+    fourth = tick(sensor, instance, third.cursor, revops=revops)
+    assert fourth.run_requests == [] and fourth.cursor == third.cursor
+    assert f"{path}:{line}: intent.weights.funding: Input should be a valid number" in fourth.skip_message
+
+    path.write_text(original)  # reverted to v1: runs again, under a key not used before
+    fifth = tick(sensor, instance, third.cursor, revops=revops)
+    assert [r.run_key for r in fifth.run_requests] == [f"directives-{v1}-3"]
+
+
+def test_an_edit_shows_stale_downstream_after_the_sensors_run(directives_settings, instance, tmp_path):
+    """The issue's promise, end to end: edit a directive, the sensor's run re-materializes ``directives``
+    at the new hash, and the assets that read the rules (daily-partitioned like the scores, or not) are STALE."""
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver  # what the UI's stale status uses
+
+    from revops_assets.assets._common import daily_partitions
+    from revops_assets.assets.rules import directives
+    from revops_assets.directives import load_directives
+    from revops_assets.resources.core import RevOpsConfig
+
+    @dg.asset(deps=["directives"], partitions_def=daily_partitions)
+    def scored_with_rules() -> None: ...
+
+    @dg.asset(deps=["directives"])
+    def briefed_with_rules() -> None: ...
+
+    job, sensor = _wired(directives_settings)
+    revops = RevOpsConfig.from_settings(directives_settings)
+    resources = {"revops": revops, "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "io"))}
+    defs = dg.Definitions(assets=[directives, scored_with_rules, briefed_with_rules], jobs=[job], sensors=[sensor],
+                          resources=resources)
+    directives_job = defs.resolve_job_def("directives_job")
+    day = "2025-06-02"
+
+    def run(request: dg.RunRequest) -> None:
+        assert directives_job.execute_in_process(instance=instance, tags=request.tags).success
+
+    def status() -> tuple[StaleStatus, StaleStatus]:
+        resolver = get_stale_status_resolver(instance, [directives, scored_with_rules, briefed_with_rules])
+        return (resolver.get_status(scored_with_rules.key, partition_key=day),
+                resolver.get_status(briefed_with_rules.key))
+
+    def recorded_version() -> str:
+        event = instance.get_latest_materialization_event(dg.AssetKey("directives"))
+        return event.asset_materialization.tags["dagster/data_version"]
+
+    first = tick(sensor, instance, None, revops=revops)
+    run(first.run_requests[0])
+    v1 = load_directives(directives_settings.directives_dir).version
+    assert recorded_version() == v1
+    for asset, key in ((scored_with_rules, day), (briefed_with_rules, None)):
+        assert dg.materialize([directives, asset], selection=[asset], partition_key=key, instance=instance,
+                              resources=resources).success
+    assert status() == (StaleStatus.FRESH, StaleStatus.FRESH)
+
+    path = directives_settings.directives_dir / "ghost_hunting.md"
+    path.write_text(path.read_text().replace("stall_days_default: 7", "stall_days_default: 9"))
+    assert status() == (StaleStatus.FRESH, StaleStatus.FRESH)  # the file alone changes nothing Dagster sees
+
+    second = tick(sensor, instance, first.cursor, revops=revops)
+    run(second.run_requests[0])
+    v2 = load_directives(directives_settings.directives_dir).version
+    assert v2 != v1 and recorded_version() == v2 == second.run_requests[0].tags[TAG_VERSION]
+    assert status() == (StaleStatus.STALE, StaleStatus.STALE)
+    resolver = get_stale_status_resolver(instance, [directives, scored_with_rules, briefed_with_rules])
+    for asset, key in ((scored_with_rules, day), (briefed_with_rules, None)):
+        causes = resolver.get_stale_causes(asset.key, partition_key=key)
+        assert [(c.dependency.asset_key, c.reason) for c in causes] == [(dg.AssetKey("directives"), "has a new dependency data version")]

@@ -1,7 +1,9 @@
 """The directives as an asset: business rules under version control, visible in the UI.
 
-Its data version is the hash of every directive's text, so editing a directive and re-materializing
-this asset marks everything that reads the rules stale; an unchanged edit (same text) does not.
+Its data version is the hash of every directive's text, so once it is materialized after an edit,
+everything that reads the rules shows stale; an unchanged edit (same text) does not. The
+``directives_changed`` sensor (revops_assets/sensors/directives.py) materializes it when the text
+changes, so nobody has to remember to.
 """
 
 
