@@ -11,9 +11,18 @@ How a type fires, per text:
 2. *Local* penalties on each match: a negation/hedge in the 40 characters before it or inside it
    ("failed to raise", "denies", "no plans to", "delays launch of"), a retrospective clause
    ("which raised ... in 2019", "after launching"; an explicit year before the ``published`` year),
-   or a non-product object after a launch verb ("launches probe", "unveils plan to cut jobs").
+   or a non-product object after a launch verb ("launches probe", "unveils robotaxi timeline",
+   "releases root cause analysis", "unveils record revenue"; not when a product noun follows, as in
+   "analysis tool"), or the bare noun "launch" followed by timing ("promises launch next year").
+   Funding money raised *for a fund* is an investor's own fund ("raises $1 billion for new venture
+   fund", "$50 million seed fund"), and money after an IPO/listing mention is the listing's
+   ("prices IPO ..., raising $660 million"); neither counts. A valuation alone is not a round: it
+   only fires together with a raise/round pattern ("valued at $2 billion after acquisition" does not).
+   A leadership match followed by "to its board" / "independent directors" is a board seat, not an
+   executive change (a chair still is).
 3. *Global* hard negatives anywhere in the text: a hiring freeze or layoff kills ``hiring``; a
-   macro jobs statistic ("employers added 254,000 jobs") kills ``hiring``; an acquisition/merger
+   macro jobs statistic ("employers added 254,000 jobs") or hiring fewer/less ("is hiring fewer
+   workers this season") kills ``hiring``; an acquisition/merger
    verb appearing *before* the match damps funding, hiring and product_launch (the headline is
    about the deal: "Salesforce to acquire Slack for $27.7 billion"). Earnings phrasing never fires
    because no positive pattern accepts it ("raises full-year guidance" has no money after "raises").
@@ -82,7 +91,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\b(?:clos(?:es|ed|e|ing)|complet(?:es|ed|e|ing)|announc(?:es|ed|e|ing))\s+(?:the\s+close\s+of\s+)?(?:a\s+|an\s+|its\s+)?{_MONEY}\s+(?:{_ROUND}\s+)?{_ROUND_NOUN}\b", 0.9),
         (r"\bclose\s+of\s+(?:a|an|its)\s+" + _MONEY, 0.85),
         (rf"\b(?:new|latest|fresh|funding|financing)\s+(?:funding\s+|financing\s+|investment\s+)?round\b", 0.8),
-        (rf"\bat\s+an?\s+{_MONEY}\s+valuation\b|\bat\s+{_MONEY}\s+valuation\b|\bvalu(?:ing|ed)\s+(?:the\s+\w+\s+|it\s+)?at\s+{_MONEY}", 0.8),
+        (rf"\bat\s+an?\s+{_MONEY}\s+valuation\b|\bat\s+{_MONEY}\s+valuation\b|\bvalu(?:ing|ed)\s+(?:the\s+\w+\s+|it\s+)?at\s+{_MONEY}", 0.4),
         (rf"\binvest(?:s|ing|ment)?\s+(?:of\s+)?(?:up\s+to\s+|as\s+much\s+as\s+|an\s+additional\s+)?{_MONEY}\s+in(?:to)?\s+(?:[\w-]+\s+){{0,3}}?(?:startup|company|maker|developer|firm|scale-?up)\b", 0.8),
         (r"\brais(?:es|ed|e|ing)\s+(?:new\s+|fresh\s+|more\s+)?(?:funds|capital|money)\b", 0.75),
         (rf"\b(?:gets?|got|receiv(?:es|ed|e)|attracts?|attracted|draws?|drew|wins?|won)\s+(?:a\s+|an\s+|up\s+to\s+)?{_MONEY}\s+(?:(?:[\w-]+\s+){{0,2}}?(?:investment|funding|financing|round)|from)\b", 0.8),
@@ -129,14 +138,30 @@ _RETRO = re.compile(r"\b(?:which|who|after|having|previously|once|last|had|since
 _TALKS = re.compile(r"\b(?:in\s+talks|seeks?|seeking|looking|reportedly|in\s+discussions|considering|exploring)\b", _F)
 _YEAR = re.compile(r"\b(?:in|since|back\s+in)\s+((?:19|20)\d\d)\b", _F)
 _LAUNCH_NONPRODUCT = re.compile(
-    r"\s*(?:an?\s+|its\s+|the\s+|new\s+|formal\s+|internal\s+|own\s+|[\w-]+\s+){0,3}?"
+    r"\s*(?:an?\s+|its\s+|the\s+|new\s+|formal\s+|internal\s+|own\s+|[$€£¥₹]?[\w.,-]+\s+){0,3}?"
     r"(?:investigations?|probes?|inquir\w+|review|lawsuits?|suits?|bids?|takeover|tender|offer|ipo|campaign\s+against|"
     r"search\s+for|strikes?|attacks?|appeals?|audit|restructuring|layoffs?|job\s+cuts|cost[- ]cutting|plans?\s+to|"
     r"statements?|results|earnings|figures|report|hiring|recruit\w*|fund\b|buyback|share\s+repurchase|dividend|"
     r"from\s+prison|hostages?|missiles?|bill|legislation|law|tariffs?|measures|rules|regulations?|strategy|"
-    r"roadmap|budget|forecast|guidance|outlook|proposal|warning|recall|crackdown)\b",
+    r"roadmap|budget|forecast|guidance|outlook|proposal|warning|recalls?|crackdown|plans?|timelines?|schedule|"
+    r"analysis|findings|details|revenue|sales|profits?|losses|partnerships?|alliance|agreement)\b"
+    r"(?!\s+(?:platform|tool|app|model|service|product|feature|suite|api|assistant|agent|software|solution|engine|"
+    r"dashboard|device)s?\b)",
     _F,
 )
+# the bare noun "launch" with a date/timing after it is a promise, not a release ("promises launch next year")
+_LAUNCH_NOUN_TIMING = re.compile(r"\s+(?:next|later|this|soon|by|date|window|timeline)\b|\s+in\s+(?:19|20)\d\d\b|\s*$", _F)
+_VALUATION = re.compile(r"\bvalu(?:ed|ation|ing)\b", _F)
+# money raised *for a fund* is an investor raising its own fund, not a company's round
+_OWN_FUND = re.compile(
+    r"\s*(?:(?:for|across|in|into)\s+)?(?:(?:its|a|an|the|two|three|four|new|latest|first|second|third|fourth|fifth|"
+    r"sixth|seventh|eighth|ninth|tenth|[\w-]+)\s+){0,3}?funds?\b(?!\s+(?:round|raise|from))",
+    _F,
+)
+# a public listing before the money: the IPO raised it ("Arm's IPO raises $4.87 billion")
+_IPO = re.compile(r"\b(?:ipo|initial\s+public\s+offering|public\s+listing|listing|share\s+sale|stock\s+sale)\b", _F)
+# a seat on the board is governance, not an executive change ("names X to its board of directors")
+_BOARD_SEAT = re.compile(r"\bto\s+(?:its\s+|the\s+|their\s+)?board\b|\bindependent\s+directors?\b", _F)
 _ACQUISITION = re.compile(
     r"\b(?:acquir(?:e|es|ed|ing)|acquisitions?|to\s+buy|agrees?\s+to\s+buy|buys|bought|takeover|take\s+[\w.]+\s+private|"
     r"mergers?|merg(?:e|es|ed|ing)\s+with|snaps?\s+up)\b",
@@ -145,7 +170,8 @@ _ACQUISITION = re.compile(
 _HIRING_FREEZE = re.compile(
     r"\b(?:paus\w*|freez\w*|froze|halt\w*|slow\w*|stop\w*|suspend\w*|curb\w*|limit\w*|reduc\w*|cut\w*\s+back\s+on|"
     r"pull\w*\s+back\s+on|scal\w*\s+back(?:\s+on)?|end\w*|cancel\w*)\s+(?:[\w-]+\s+){0,2}?hiring\b|"
-    r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b",
+    r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b|"
+    r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b",
     _F,
 )
 _LAYOFF = re.compile(
@@ -206,7 +232,9 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
         before = text[max(0, start - 40) : start]
         if _NEGATION.search(before) or (kind == "leadership_change" and _NEGATION.search(m.group())):
             continue
-        if kind in ("funding", "product_launch") and _RETRO.search(before):
+        if kind in ("funding", "product_launch") and _RETRO.search(before) and not (
+            kind == "funding" and _VALUATION.search(before)  # "valued at $2 billion after raising ..." is today's round
+        ):
             w *= 0.4
         if kind in ("funding", "product_launch") and year is not None:
             after = _YEAR.search(text, end, min(len(text), end + 40))
@@ -214,7 +242,13 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
                 w *= 0.4
         if kind == "funding" and _TALKS.search(before):
             w *= 0.8
-        if kind == "product_launch" and m.lastgroup == "p0" and _LAUNCH_NONPRODUCT.match(text, end):
+        if kind == "product_launch" and m.lastgroup == "p0" and (
+            _LAUNCH_NONPRODUCT.match(text, end) or (m.group() == "launch" and _LAUNCH_NOUN_TIMING.match(text, end))
+        ):
+            continue
+        if kind == "funding" and (_OWN_FUND.match(text, end) or _IPO.search(text, 0, start)):
+            continue
+        if kind == "leadership_change" and _BOARD_SEAT.search(text, start, min(len(text), end + 30)):
             continue
         hits += 1
         if w > best:
