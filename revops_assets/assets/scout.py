@@ -7,8 +7,10 @@ Exa calls; every call's cost lands in the ``exa_cost_ledger`` table.
 
 import json
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Callable
 
 import dagster as dg
 import pandas as pd
@@ -52,17 +54,57 @@ def accounts_from_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
 
 
-def _research(exa: ExaResource, domain: str, company: str | None, lookback_days: int) -> list[dict]:
-    """Company profile and recent news for one account: the only place SCOUT calls Exa."""
-    out = []
-    company_search = exa.search_company(domain)
-    out.append({"domain": domain, "kind": "company", "request_id": company_search.request_id,
-                "cost_dollars": company_search.cost_dollars,
-                "payload": json.dumps([r.model_dump(mode="json") for r in company_search.results], sort_keys=True)})
-    news = exa.search_news(company or domain, domain, start_published_date=date.today() - timedelta(days=lookback_days))
-    out.append({"domain": domain, "kind": "news", "request_id": news.request_id, "cost_dollars": news.cost_dollars,
-                "payload": json.dumps([r.model_dump(mode="json") for r in news.results], sort_keys=True)})
-    return out
+def _research(exa: ExaResource, domain: str, company: str | None, kinds: list[str], lookback_days: int,
+              record: Callable[[dict], None]) -> None:
+    """Company profile and/or recent news for one account: the only place SCOUT calls Exa.
+
+    Each answer is handed to ``record`` as soon as it arrives, so a call Exa billed is kept (cached and
+    in the cost ledger) even when the account's next call fails.
+    """
+    if "company" in kinds:
+        found = exa.search_company(domain)
+        record({"domain": domain, "kind": "company", "request_id": found.request_id, "cost_dollars": found.cost_dollars,
+                "payload": json.dumps([r.model_dump(mode="json") for r in found.results], sort_keys=True)})
+    if "news" in kinds:
+        found = exa.search_news(company or domain, domain, start_published_date=date.today() - timedelta(days=lookback_days))
+        record({"domain": domain, "kind": "news", "request_id": found.request_id, "cost_dollars": found.cost_dollars,
+                "payload": json.dumps([r.model_dump(mode="json") for r in found.results], sort_keys=True)})
+
+
+def _store_research(warehouse_db: DuckDBResource, fetched: list[dict], now: datetime, partition: str) -> None:
+    """Every completed call into the research cache (one row per fetch: the history a past day picks its
+    profile from) and the cost ledger (keyed by Exa's request id: a re-run never counts a call twice)."""
+    new = pd.DataFrame(fetched).assign(fetched_at=now)
+    with warehouse_db.get_connection() as conn:
+        warehouse.upsert(conn, "research_cache", new[["domain", "kind", "fetched_at", "payload"]],
+                         keys=["domain", "kind", "fetched_at"])
+        ledger = new[["domain", "kind", "request_id", "cost_dollars"]].assign(called_at=now, partition=partition)
+        warehouse.upsert(conn, "exa_cost_ledger", ledger, keys=["request_id"])
+
+
+def require_inputs(context: dg.AssetExecutionContext, inputs: dict[str, pd.DataFrame]) -> list[str]:
+    """The inputs that are empty although their partition was materialized (legitimate: flagged and warned).
+
+    An empty input whose partition was never materialized is not "nothing happened that day" but a
+    missing snapshot (the IO manager reads it as zero rows): fail and name it, never write an empty day.
+    """
+    empty = []
+    for name, frame in inputs.items():
+        if not frame.empty:
+            continue
+        key = dg.AssetKey(name)
+        found = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[context.partition_key]), limit=1).records
+        if not found:
+            raise dg.Failure(
+                f"{name} partition {context.partition_key} has never been materialized, so "
+                f"{context.asset_key.to_user_string()} for that day would be empty: materialize {name} for "
+                f"{context.partition_key} first (the daily_cycle or rescore_history job does both).",
+                metadata={"missing_upstream": f"{name}:{context.partition_key}"})
+        context.log.warning(f"{name} for {context.partition_key} was materialized with 0 rows: "
+                            f"{context.asset_key.to_user_string()} for that day is empty on purpose")
+        empty.append(name)
+    return empty
 
 
 @dg.asset(group_name="scout", kinds={"exa", "duckdb"}, deps=["directives"], **PARTITIONED)
@@ -70,91 +112,137 @@ def enriched_accounts(
     context: dg.AssetExecutionContext, ghl_contacts: pd.DataFrame, exa: ExaResource,
     revops: RevOpsConfig, warehouse_db: DuckDBResource,
 ) -> pd.DataFrame:
-    """Accounts with firmographics and researched facts, each fact with its evidence URL and date."""
+    """Accounts with firmographics and researched facts, each fact with its evidence URL and date.
+
+    Point in time: the day's row holds only news published on or before the end of the day (UTC, the
+    partitions' zone, as every asset cuts); an item whose date is missing or unparseable cannot be
+    placed in time and is left out (counted in ``news_undated``). Exa's company profile (employees,
+    founding, HQ) is used only from a fetch made on or before the end of the day.
+    """
     directives = load_directives(revops.settings.directives_dir)
     research = directives.lead_processing.research
+    now = utc_now()  # the fetch time of this run's research: taken first, so today's cut-off includes it
     cutoff = as_of(context)
+    empty_inputs = require_inputs(context, {"ghl_contacts": ghl_contacts})
     accounts = accounts_from_contacts(ghl_contacts)
-    now = utc_now()
     with warehouse_db.get_connection() as conn:
         cache = warehouse.read(conn, "research_cache")
-    fresh = set()
+    fresh: set[tuple[str, str]] = set()
     if not cache.empty:
         cache["fetched_at"] = to_utc(cache["fetched_at"])
-        fresh = set(cache.loc[cache["fetched_at"] >= now - timedelta(days=research.ttl_days), "domain"])
-    todo = [(d, c) for d, c in zip(accounts["domain"], accounts["company_name"]) if d not in fresh]
+        recent = cache[cache["fetched_at"] >= now - timedelta(days=research.ttl_days)]
+        fresh = set(zip(recent["domain"], recent["kind"]))
+    todo = []
+    for domain, company in zip(accounts["domain"], accounts["company_name"]):
+        kinds = [k for k in ("company", "news") if (domain, k) not in fresh]
+        if kinds:
+            todo.append((domain, company, kinds))
     failures: dict[str, str] = {}
     fetched: list[dict] = []
+    lock = threading.Lock()
+
+    def record(row: dict) -> None:
+        with lock:
+            fetched.append(row)
 
     def work(item):
-        domain, company = item
+        domain, company, kinds = item
         try:
-            return _research(exa, domain, company, research.news_lookback_days)
+            _research(exa, domain, company, kinds, research.news_lookback_days, record)
         except (AuthError, CreditsExhausted):
             raise  # a rejected key or an empty account fails every account: stop, say so
         except Exception as exc:  # one account's research failing must not sink the others
             failures[domain] = f"{type(exc).__name__}: {exc}"[:300]
-            return []
 
-    with ThreadPoolExecutor(RESEARCH_WORKERS) as pool:
-        for rows in pool.map(work, todo):
-            fetched.extend(rows)
+    try:
+        with ThreadPoolExecutor(RESEARCH_WORKERS) as pool:
+            list(pool.map(work, todo))
+    finally:  # what Exa billed is recorded even when the run stops here
+        if fetched:
+            _store_research(warehouse_db, fetched, now, context.partition_key)
     if fetched:
-        new = pd.DataFrame(fetched).assign(fetched_at=now)
         with warehouse_db.get_connection() as conn:
-            warehouse.upsert(conn, "research_cache", new[["domain", "kind", "fetched_at", "payload"]], keys=["domain", "kind"])
-            ledger = new[["domain", "kind", "request_id", "cost_dollars"]].assign(called_at=now, partition=context.partition_key)
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {warehouse.SCHEMA}")
-            warehouse.upsert(conn, "exa_cost_ledger", ledger, keys=["request_id"])
             cache = warehouse.read(conn, "research_cache")
         cache["fetched_at"] = to_utc(cache["fetched_at"])
 
-    profiles = _profiles(cache)
+    profiles, cut = _profiles(cache, cutoff)
     df = accounts.merge(profiles, on="domain", how="left")
     df["employee_count"] = df["employee_count"].fillna(df.pop("exa_employees"))
-    df["facts"] = [
-        json.dumps([f for f in json.loads(facts) if f["date"] is None or f["date"] <= cutoff.date().isoformat()])
-        if isinstance(facts, str) else "[]" for facts in df["facts"]
-    ]
+    df["facts"] = df["facts"].where(df["facts"].notna(), "[]")
+    df["news"] = df["news"].where(df["news"].notna(), "[]")
     df["research_error"] = df["domain"].map(failures).astype("string")  # text even on a day with no failure
     df["snapshot_date"] = pd.Timestamp(context.partition_key)
     cost = float(sum(r["cost_dollars"] or 0 for r in fetched))
     context.add_output_metadata(table_metadata(
         df, ["domain", "company_name", "industry", "employee_count", "region"],
         exa_calls=len(fetched), exa_cost_dollars=round(cost, 4), cache_hits=len(accounts) - len(todo),
-        research_failures=len(failures),
+        research_failures=len(failures), empty_inputs=dg.MetadataValue.json(empty_inputs), **cut,
     ))
     return df
 
 
-def _profiles(cache: pd.DataFrame) -> pd.DataFrame:
-    """Flatten cached research into firmographics and dated, sourced facts per domain."""
-    rows = []
+def published_at(item: dict) -> pd.Timestamp | None:
+    """When a news item was published (UTC), or ``None`` if it carries no parseable date."""
+    raw = item.get("published_date") or item.get("publishedDate") or item.get("published")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        ts = pd.Timestamp(raw.strip())
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if ts is pd.NaT:
+        return None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _profiles(cache: pd.DataFrame, cutoff: datetime) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Cached research as known at ``cutoff``: firmographics and dated, sourced facts per domain.
+
+    The company profile comes from the latest fetch made on or before ``cutoff`` (a later profile is
+    today's knowledge). News comes from the latest fetch, cut at publication: an article published by
+    ``cutoff`` existed then, whenever it was fetched. Also returns what was held back, as figures.
+    """
+    columns = ["domain", "description", "founded_year", "exa_employees", "hq_country", "facts", "news"]
+    cut = {"news_after_day": 0, "news_undated": 0, "exa_profiles_after_day": 0}
     if cache.empty:
-        return pd.DataFrame(columns=["domain", "description", "founded_year", "exa_employees", "hq_country", "facts", "news"])
-    for domain, group in cache.groupby("domain"):
-        payload = {k: json.loads(p) for k, p in zip(group["kind"], group["payload"])}
-        fetched = group["fetched_at"].max().date().isoformat()
+        return pd.DataFrame(columns=columns), cut
+    cutoff_ts = pd.Timestamp(cutoff)
+    rows = []
+    for domain, group in cache.sort_values("fetched_at").groupby("domain"):
+        companies = group[group["kind"] == "company"]
+        known = companies[companies["fetched_at"] <= cutoff_ts]
+        cut["exa_profiles_after_day"] += int(known.empty and not companies.empty)
+        news_rows = group[group["kind"] == "news"]
         facts, news = [], []
         description = founded = employees = country = None
-        for result in payload.get("company", [])[:1]:
-            for entity in result.get("entities") or []:
-                props = entity.get("properties") or {}
-                description = props.get("description")
-                founded = props.get("founded_year", props.get("foundedYear"))  # cached: exa-py's snake_case
-                employees = (props.get("workforce") or {}).get("total")
-                country = (props.get("headquarters") or {}).get("country")
-                for label, value in (("description", description), ("founded", founded), ("employees", employees), ("headquarters", country)):
-                    if value is not None:
-                        facts.append({"fact": f"{label}: {value}", "url": result.get("url"), "date": fetched})
-        for item in payload.get("news", []):
-            published = (item.get("published_date") or item.get("publishedDate") or "")[:10] or None
+        if not known.empty:
+            fetched = known["fetched_at"].iloc[-1].date().isoformat()
+            for result in json.loads(known["payload"].iloc[-1])[:1]:
+                for entity in result.get("entities") or []:
+                    props = entity.get("properties") or {}
+                    description = props.get("description")
+                    founded = props.get("founded_year", props.get("foundedYear"))  # cached: exa-py's snake_case
+                    employees = (props.get("workforce") or {}).get("total")
+                    country = (props.get("headquarters") or {}).get("country")
+                    for label, value in (("description", description), ("founded", founded),
+                                         ("employees", employees), ("headquarters", country)):
+                        if value is not None:
+                            facts.append({"fact": f"{label}: {value}", "url": result.get("url"), "date": fetched})
+        for item in json.loads(news_rows["payload"].iloc[-1]) if not news_rows.empty else []:
+            when = published_at(item)
+            if when is None:
+                cut["news_undated"] += 1
+                continue
+            if when > cutoff_ts:
+                cut["news_after_day"] += 1
+                continue
+            published = when.date().isoformat()
             news.append({"title": item.get("title"), "url": item.get("url"), "published": published,
                          "text": (item.get("text") or "")[:1500]})
             facts.append({"fact": item.get("title"), "url": item.get("url"), "date": published})
         rows.append({"domain": domain, "description": description, "founded_year": founded, "exa_employees": employees,
                      "hq_country": country, "facts": json.dumps(facts), "news": json.dumps(news)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns), cut
 
 
 @dg.asset(

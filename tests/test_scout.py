@@ -1,0 +1,133 @@
+"""SCOUT point in time, its checks, its cost ledger and its missing inputs, through the real assets.
+
+Every test materializes the real assets (``dg.materialize``) on a demo home against the real
+emulators over HTTP; a test that needs a misbehaving Exa puts the Exa emulator behind its own
+fault injector and hands the assets its URL (``EXA_BASE_URL``).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from revops_assets.settings import load_settings
+
+TODAY = datetime.now(timezone.utc).date()
+PAST = (TODAY - timedelta(days=40)).isoformat()
+
+
+def _end_of(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time.max, tzinfo=timezone.utc)
+
+
+def _materialize(settings, selection: list[str], day: str, instance, ok: bool = True):
+    from revops_assets.assets import all_assets
+    from revops_assets.resources.registry import build_resources
+
+    result = dg.materialize(all_assets(settings), selection=selection, partition_key=day, instance=instance,
+                            resources=build_resources(settings), raise_on_error=False)
+    if ok:
+        failures = {e.step_key: e.event_specific_data.error.message for e in result.all_events if e.is_step_failure}
+        assert result.success, failures
+    return result
+
+
+def _table(home: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as db:
+        return db.execute(sql, params or []).df()
+
+
+def _partition(home: Path, table: str, day: str) -> pd.DataFrame:
+    return _table(home, f"SELECT * FROM revops.{table} WHERE CAST(snapshot_date AS DATE) = ?", [day])
+
+
+@pytest.fixture
+def instance(tmp_path: Path):
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as inst:
+        yield inst
+
+
+# ------------------------------------------------------------------------------- 1. news point in time
+
+
+def test_past_partition_holds_no_news_published_after_its_day(demo_settings, instance):
+    home = demo_settings.home
+    _materialize(demo_settings, ["ghl_contacts", "enriched_accounts"], PAST, instance)
+    accounts = _partition(home, "enriched_accounts", PAST)
+    items = [n for news in accounts["news"] for n in json.loads(news)]
+    cached = [item for (payload,) in _table(home, "SELECT payload FROM revops.research_cache WHERE kind = 'news'")
+              .itertuples(index=False) for item in json.loads(payload)]
+    after = [i for i in cached if (i.get("published_date") or "")[:10] > PAST]
+    assert after, "the cache must hold news published after the day, or the cut-off is not tested"
+    assert items, "news published on or before the day must still reach the partition"
+    late = [n for n in items if not n["published"] or n["published"] > PAST]
+    assert late == [], f"{len(late)} news items published after {PAST} in its partition"
+    facts = [f for fs in accounts["facts"] for f in json.loads(fs)]
+    assert facts and all(f["date"] and f["date"] <= PAST for f in facts)
+
+
+def test_news_dates_are_cut_at_the_end_of_the_day_in_utc_and_undated_news_is_left_out(demo_settings, instance):
+    """An item's date is read as a timestamp (offsets honoured), not as its first ten characters; an
+    item with no or an unparseable date cannot be placed in time, so no past day may hold it."""
+    from revops_assets import warehouse
+
+    home = demo_settings.home
+    _materialize(demo_settings, ["ghl_contacts", "enriched_accounts"], PAST, instance)
+    domain = _partition(home, "enriched_accounts", PAST)["domain"].iloc[0]
+    items = [
+        {"title": "Kept: published that day, evening in Berlin", "url": "https://n.example/1",
+         "published_date": f"{PAST}T23:30:00+02:00"},
+        {"title": "Cut: published that evening in Chicago, the next day in UTC", "url": "https://n.example/2",
+         "published_date": f"{PAST}T23:30:00-05:00"},
+        {"title": "Cut: no date", "url": "https://n.example/3", "published_date": None},
+        {"title": "Cut: not a date", "url": "https://n.example/4", "published_date": "last Tuesday"},
+        {"title": "Cut: impossible date", "url": "https://n.example/5", "published_date": "2025-13-45"},
+    ]
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:  # a later fetch of this domain's news
+        warehouse.upsert(conn, "research_cache", pd.DataFrame([{
+            "domain": domain, "kind": "news", "fetched_at": pd.Timestamp.now(tz="UTC"), "payload": json.dumps(items)}]),
+            keys=["domain", "kind", "fetched_at"])
+    result = _materialize(demo_settings, ["enriched_accounts"], PAST, instance)
+    row = _partition(home, "enriched_accounts", PAST).set_index("domain").loc[domain]
+    news = json.loads(row["news"])
+    assert [(n["title"], n["published"]) for n in news] == [(items[0]["title"], PAST)]
+    assert [f["fact"] for f in json.loads(row["facts"]) if f["url"].startswith("https://n.example")] == [items[0]["title"]]
+    [mat] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    assert mat.metadata["news_undated"].value >= 3 and mat.metadata["news_after_day"].value >= 1
+
+
+def test_exa_profile_fetched_after_the_day_does_not_fill_a_past_day(demo_settings, instance):
+    """The employee count falls back on Exa's profile only when that profile was fetched by the day."""
+    home = demo_settings.home
+    today = TODAY.isoformat()
+    # Two accounts whose CRM record has no employee count, and whose Exa profile has one.
+    docs = [json.loads(line) for line in (home / "sample" / "exa" / "documents.jsonl").open()]
+    sized = sorted({d["domain"] for d in docs if d.get("category") == "company"
+                    and any((e.get("properties") or {}).get("workforce") for e in d.get("entities") or [])})
+    contacts_file = home / "sample" / "ghl" / "contacts.jsonl"
+    contacts = [json.loads(line) for line in contacts_file.open()]
+    blanked = [d for d in sized if any(d in (c.get("website") or "") for c in contacts)][:2]
+    for c in contacts:
+        if any(d in (c.get("website") or "") for d in blanked):
+            c["customFields"] = [f for f in c["customFields"] if f["id"] != "cf_employee_count"]
+    contacts_file.write_text("".join(json.dumps(c) + "\n" for c in contacts))
+    _materialize(demo_settings, ["ghl_contacts", "enriched_accounts"], today, instance)
+    _materialize(demo_settings, ["ghl_contacts", "enriched_accounts"], PAST, instance)
+    crm = _partition(home, "ghl_contacts", PAST).groupby("domain")["employee_count"].max()
+    now, past = (_partition(home, "enriched_accounts", d).set_index("domain") for d in (today, PAST))
+    unknown_in_crm = crm[crm.isna()].index
+    assert sorted(unknown_in_crm) == blanked
+    assert now.loc[unknown_in_crm, "employee_count"].notna().any(), "today: Exa's profile fills the gap"
+    assert past.loc[unknown_in_crm, "employee_count"].isna().all(), "the past day: a later profile is not used"
+    assert past["description"].isna().all() and past["founded_year"].isna().all()
+    company_facts = [f for fs in past["facts"] for f in json.loads(fs) if f["fact"].startswith("employees:")]
+    assert company_facts == []
+    assert (past.loc[crm.dropna().index, "employee_count"] == crm.dropna()).all()  # the CRM's own value stays
