@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -184,8 +185,9 @@ def test_a_declared_stage_list_is_what_stage_names_are_checked_against(tmp_path)
 def test_cross_field_errors_name_the_exact_field_and_its_line(tmp_path):
     """Not the parent (``intent``, ``scoring.thresholds``, ``icp``): the field to fix, on its own line."""
     path, text = _broken(tmp_path, "lead_processing.md", "    medium: 0.2\n", "    medium: 0.9\n")
+    high = re.search(r"\n    high: ([0-9.]+)\n", text).group(1)  # whatever the shipped directive says
     assert _error(path) == (f"{path}:{_line(text, 'medium: 0.9')}: scoring.thresholds.medium: "
-                            f"medium threshold (0.9) must not exceed high (0.45)")
+                            f"medium threshold (0.9) must not exceed high ({high})")
 
     path, text = _broken(tmp_path / "b", "lead_processing.md", "    hiring: 25\n", "    hiring: -25\n")
     assert _error(path) == f"{path}:{_line(text, 'hiring: -25')}: intent.weights.hiring: weight must be >= 0, got -25"

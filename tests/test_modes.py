@@ -35,7 +35,7 @@ def test_definitions_have_every_agent_group_and_the_automation():
 
     groups = {n.group_name for n in defs.resolve_asset_graph().asset_nodes}
     assert {"directives", "operator", "piper", "scout", "coach", "queen", "analytics"} <= groups
-    assert {s.name for s in defs.sensors} == {"new_visitors_sensor", "stalled_deals_sensor"}
+    assert {s.name for s in defs.sensors} == {"new_visitors_sensor", "stalled_deals_sensor", "directives_changed"}
     assert [s.name for s in defs.schedules] == ["daily_cycle_schedule"]
 
 

@@ -240,29 +240,35 @@ A, B = "a" * 12, "b" * 12
 
 
 def test_directive_edits_are_planned_tick_by_tick():
-    first, cursor, skip = plan_directives_run(A, None)
-    assert first == {"run_key": f"directives-{A}-1", "version": A} and skip is None
+    waiting, cursor, skip = plan_directives_run(A, None, None)
+    assert waiting is None and cursor is None and skip.startswith("directives never materialized")
 
-    again, same, skip = plan_directives_run(A, cursor)
-    assert again is None and same == cursor and skip == f"directives unchanged (version {A})"
+    same, cursor, skip = plan_directives_run(A, A, None)
+    assert same is None and cursor is None and skip == f"directives unchanged (version {A})"
 
-    edit, cursor, _ = plan_directives_run(B, cursor)
-    assert edit == {"run_key": f"directives-{B}-2", "version": B}
+    edit, cursor, _ = plan_directives_run(B, A, cursor)
+    assert edit == {"run_key": f"directives-{B}-1", "version": B}
+
+    queued, kept, skip = plan_directives_run(B, A, cursor)  # requested, its run not done yet: no second run
+    assert queued is None and kept == cursor and "requested, not materialized yet" in skip
+
+    done, kept, skip = plan_directives_run(B, B, cursor)
+    assert done is None and kept == cursor and skip == f"directives unchanged (version {B})"
 
     error = "directives/lead_processing.md:12: intent.weights.funding: Input should be a valid number"
-    broken, kept, skip = plan_directives_run(None, cursor, error=error)
+    broken, kept, skip = plan_directives_run(None, B, cursor, error=error)
     assert broken is None and kept == cursor and error in skip and f"keeps version {B}" in skip
 
     # Reverting to A must run again, under a new key: Dagster never launches a run key twice per sensor.
-    revert, cursor, _ = plan_directives_run(A, kept)
-    assert revert == {"run_key": f"directives-{A}-3", "version": A}
-    assert json.loads(cursor) == {"version": A, "runs": 3}
+    revert, cursor, _ = plan_directives_run(A, B, kept)
+    assert revert == {"run_key": f"directives-{A}-2", "version": A}
+    assert json.loads(cursor) == {"version": A, "runs": 2}
 
 
 def test_directives_sensor_rejects_a_garbled_cursor():
     for garbled in ("not json", "[]", '{"version": 1, "runs": 1}', '{"version": "x", "runs": -1}'):
         with pytest.raises(ValueError, match="directives sensor cursor"):
-            plan_directives_run(A, garbled)
+            plan_directives_run(A, B, garbled)
 
 
 # --- directives: the Dagster sensor over real files, and staleness in a real instance ----------------------
@@ -296,7 +302,15 @@ def test_directives_sensor_is_wired_running_in_demo_and_stopped_in_live(directiv
     assert live.default_status == dg.DefaultSensorStatus.STOPPED
 
 
-def test_directives_sensor_ticks_over_the_files(directives_settings, instance):
+@pytest.fixture
+def own_instance():
+    """These tests materialize ``directives``, which the sensor reads back: an instance of their own."""
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def test_directives_sensor_ticks_over_the_files(directives_settings, own_instance):
+    instance = own_instance
     from revops_assets.directives import load_directives
     from revops_assets.resources.core import RevOpsConfig
 
@@ -306,31 +320,46 @@ def test_directives_sensor_ticks_over_the_files(directives_settings, instance):
     path, original = folder / "lead_processing.md", (folder / "lead_processing.md").read_text()
     v1 = load_directives(folder).version
 
+    fresh = tick(sensor, instance, None, revops=revops)  # a fresh install: nothing to mark stale yet
+    assert fresh.run_requests == [] and fresh.skip_message.startswith("directives never materialized")
+    _materialize_directives(directives_settings, instance)
     first = tick(sensor, instance, None, revops=revops)
-    assert [(r.run_key, r.tags[TAG_VERSION]) for r in first.run_requests] == [(f"directives-{v1}-1", v1)]
-    second = tick(sensor, instance, first.cursor, revops=revops)
-    assert second.run_requests == [] and second.skip_message == f"directives unchanged (version {v1})"
+    assert first.run_requests == [] and first.skip_message == f"directives unchanged (version {v1})"
 
     path.write_text(original.replace("    funding: 30", "    funding: 35"))
     v2 = load_directives(folder).version
-    third = tick(sensor, instance, first.cursor, revops=revops)
-    assert v2 != v1 and [r.run_key for r in third.run_requests] == [f"directives-{v2}-2"]
+    second = tick(sensor, instance, first.cursor, revops=revops)
+    assert v2 != v1 and [(r.run_key, r.tags[TAG_VERSION]) for r in second.run_requests] == [(f"directives-{v2}-1", v2)]
+    queued = tick(sensor, instance, second.cursor, revops=revops)  # its run has not happened yet
+    assert queued.run_requests == [] and "requested, not materialized yet" in queued.skip_message
 
     text = original.replace("    funding: 30", "    funding: lots")
     path.write_text(text)  # malformed: an honest skip naming file, line and field; no run, no crash
     line = next(i for i, l in enumerate(text.splitlines(), start=1) if l.strip() == "funding: lots")
-    fourth = tick(sensor, instance, third.cursor, revops=revops)
-    assert fourth.run_requests == [] and fourth.cursor == third.cursor
-    assert f"{path}:{line}: intent.weights.funding: Input should be a valid number" in fourth.skip_message
+    broken = tick(sensor, instance, second.cursor, revops=revops)
+    assert broken.run_requests == [] and broken.cursor == second.cursor
+    assert f"{path}:{line}: intent.weights.funding: Input should be a valid number" in broken.skip_message
 
-    path.write_text(original)  # reverted to v1: runs again, under a key not used before
-    fifth = tick(sensor, instance, third.cursor, revops=revops)
-    assert [r.run_key for r in fifth.run_requests] == [f"directives-{v1}-3"]
+    _materialize_directives(directives_settings, instance, text=original.replace("    funding: 30", "    funding: 35"))
+    path.write_text(original)  # v2 materialized, then reverted to v1: runs again, under a key not used before
+    reverted = tick(sensor, instance, second.cursor, revops=revops)
+    assert [r.run_key for r in reverted.run_requests] == [f"directives-{v1}-2"]
 
 
-def test_an_edit_shows_stale_downstream_after_the_sensors_run(directives_settings, instance, tmp_path):
+def _materialize_directives(settings, instance, text: str | None = None) -> None:
+    """What the daily cycle does: materialize ``directives`` (optionally after writing lead_processing.md)."""
+    from revops_assets.assets.rules import directives
+    from revops_assets.resources.core import RevOpsConfig
+
+    if text is not None:
+        (settings.directives_dir / "lead_processing.md").write_text(text)
+    assert dg.materialize([directives], instance=instance, resources={"revops": RevOpsConfig.from_settings(settings)}).success
+
+
+def test_an_edit_shows_stale_downstream_after_the_sensors_run(directives_settings, own_instance, tmp_path):
     """The issue's promise, end to end: edit a directive, the sensor's run re-materializes ``directives``
     at the new hash, and the assets that read the rules (daily-partitioned like the scores, or not) are STALE."""
+    instance = own_instance
     from dagster._core.definitions.data_version import StaleStatus
     from dagster._utils.test.data_versions import get_stale_status_resolver  # what the UI's stale status uses
 
@@ -365,8 +394,10 @@ def test_an_edit_shows_stale_downstream_after_the_sensors_run(directives_setting
         event = instance.get_latest_materialization_event(dg.AssetKey("directives"))
         return event.asset_materialization.tags["dagster/data_version"]
 
+    assert tick(sensor, instance, None, revops=revops).run_requests == []  # never materialized: waits
+    _materialize_directives(directives_settings, instance)  # the first daily cycle
     first = tick(sensor, instance, None, revops=revops)
-    run(first.run_requests[0])
+    assert first.run_requests == []
     v1 = load_directives(directives_settings.directives_dir).version
     assert recorded_version() == v1
     for asset, key in ((scored_with_rules, day), (briefed_with_rules, None)):
