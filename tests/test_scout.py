@@ -131,3 +131,109 @@ def test_exa_profile_fetched_after_the_day_does_not_fill_a_past_day(demo_setting
     company_facts = [f for fs in past["facts"] for f in json.loads(fs) if f["fact"].startswith("employees:")]
     assert company_facts == []
     assert (past.loc[crm.dropna().index, "employee_count"] == crm.dropna()).all()  # the CRM's own value stays
+
+
+# ------------------------------------------------------------------------------------ 3. cost ledger
+
+
+class ExaFaults:
+    """ASGI middleware in front of the Exa emulator: the news searches of chosen accounts go through the
+    emulator's fault injector set to fail every request with a 5xx, or are sent with a key that has no
+    credits (the emulator's own 402). ``clear()`` lets everything through."""
+
+    def __init__(self, app, fail_5xx: set[str], no_credit: set[str]):
+        from revops_assets.emulators import exa as exa_emulator
+        from revops_assets.emulators._server import FaultInjector, Faults
+
+        self.app, self.fail_5xx, self.no_credit = app, fail_5xx, no_credit
+        self.faulted = FaultInjector(app, Faults(p5xx=1.0), exa_emulator.error_response)
+
+    def clear(self) -> None:
+        self.fail_5xx, self.no_credit = set(), set()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/search":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+
+        async def replay():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        request = json.loads(body)
+        news_of = request.get("category") == "news" and request["query"].split()[-1]
+        if news_of in self.fail_5xx:
+            return await self.faulted(scope, replay, send)
+        if news_of in self.no_credit:
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"x-api-key"]
+            scope = dict(scope, headers=headers + [(b"x-api-key", b"nocredit-scout-test")])
+        return await self.app(scope, replay, send)
+
+
+def _billed(recorder) -> dict[str, float]:
+    """Every Exa answer the client got with a 200: its request id and what Exa billed for it."""
+    out = {}
+    for ex in recorder.exchanges:
+        if ex.path == "/search" and ex.status == 200:
+            answer = json.loads(ex.response_body)
+            out[answer["requestId"]] = answer["costDollars"]["total"]
+    return out
+
+
+def test_every_paid_exa_call_is_in_the_ledger_once_through_failures_and_reruns(demo_home, instance, tmp_path):
+    from recording import Recorder
+    from revops_assets.emulators import exa as exa_emulator
+    from revops_assets.emulators._server import DocStore, EmulatorServer
+
+    contacts = [json.loads(line) for line in (demo_home / "sample" / "ghl" / "contacts.jsonl").open()]
+    domains = sorted({c["website"].split("//")[-1].strip("/") for c in contacts if c.get("website")})
+    fail_5xx, no_credit = set(domains[:2]), {domains[2]}
+    faults = ExaFaults(exa_emulator.build_app(DocStore(tmp_path / "exa.sqlite"), demo_home / "sample"),
+                       fail_5xx=set(fail_5xx), no_credit=set(no_credit))
+    recorder = Recorder(faults)
+    server = EmulatorServer(recorder).start()
+    try:
+        settings = load_settings({"REVOPS_HOME": str(demo_home), "REVOPS_ENV": "demo", "EXA_BASE_URL": server.url})
+        # 1. Company searches all succeed; news fails with 5xx (after retries) for two accounts and with
+        #    402 for a third, which stops the run. What Exa answered with a 200 was paid for.
+        failed = _materialize(settings, ["ghl_contacts", "enriched_accounts"], PAST, instance, ok=False)
+        assert not failed.success
+        assert "credits are exhausted" in str([e.event_specific_data.error for e in failed.all_events
+                                               if e.is_step_failure])
+        first = _billed(recorder)
+        ledger = _table(demo_home, "SELECT * FROM revops.exa_cost_ledger")
+        assert len(ledger) == len(first) > 0 and ledger["request_id"].is_unique
+        assert set(ledger["request_id"]) == set(first)
+        assert ledger["cost_dollars"].sum() == pytest.approx(sum(first.values()))
+        company_ok = set(ledger.loc[ledger["kind"] == "company", "domain"])
+        assert fail_5xx | no_credit <= company_ok  # paid, although the account's news call then failed
+        assert not (fail_5xx | no_credit) & set(ledger.loc[ledger["kind"] == "news", "domain"])
+
+        # 2. Exa is well again: the re-run researches only what is missing, once (their news, and the
+        #    accounts the stopped run never reached), never a call already paid for.
+        faults.clear()
+        paid = set(zip(ledger["domain"], ledger["kind"]))
+        calls_before = len(recorder.exchanges)
+        _materialize(settings, ["ghl_contacts", "enriched_accounts"], PAST, instance)
+        rerun = [json.loads(ex.body) for ex in recorder.exchanges[calls_before:] if ex.path == "/search"]
+        asked = [(r["query"].split()[-1], r["category"]) for r in rerun]
+        assert len(asked) == len(set(asked)) and not paid & set(asked)
+        assert {(d, "news") for d in fail_5xx | no_credit} <= set(asked)
+        # 3. And once more: everything is cached, nothing is called.
+        calls_before = len(recorder.exchanges)
+        _materialize(settings, ["enriched_accounts"], PAST, instance)
+        assert len(recorder.exchanges) == calls_before
+    finally:
+        server.stop()
+    billed = _billed(recorder)
+    ledger = _table(demo_home, "SELECT * FROM revops.exa_cost_ledger")
+    assert ledger["request_id"].is_unique and set(ledger["request_id"]) == set(billed)
+    assert ledger["cost_dollars"].sum() == pytest.approx(sum(billed.values()))
+    accounts = _partition(demo_home, "enriched_accounts", PAST)
+    assert accounts["research_error"].isna().all() and fail_5xx | no_credit <= set(accounts["domain"])
+    per_account = ledger.groupby(["domain", "kind"]).size()  # company and news, once per account
+    assert (per_account == 1).all() and len(per_account) == 2 * len(accounts)
+    assert set(ledger["domain"]) == set(accounts["domain"])

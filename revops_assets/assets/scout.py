@@ -1,7 +1,9 @@
 """SCOUT: who the accounts are (enrichment) and what they are doing (intent signals and scores).
 
-Research is cached per domain for the directive's TTL, so re-runs and backfills within it make no
-Exa calls; every call's cost lands in the ``exa_cost_ledger`` table.
+Research is cached per domain and kind (company, news) for the directive's TTL, so re-runs and
+backfills within it make no Exa calls. Every call Exa answered lands in the ``exa_cost_ledger`` table
+once (keyed by its request id), as soon as it completes: a partner call failing, or the run stopping,
+does not lose it, and the re-run only asks for what is still missing.
 """
 
 
