@@ -157,15 +157,17 @@ def _history(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_model_trains_only_on_known_outcomes_and_beats_chance() -> None:
     hist, _ = _history(2500)
-    model = LM.fit_lead_model(hist, "2024-03-31")
-    assert model.kind == "calibrated_logistic"
+    model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"])
+    assert model.kind == "calibrated_logistic" and model.choice.startswith("trained model")
+    # it was chosen because it beats the rule prior on the same later slice (funding drives outcomes)
+    assert model.metrics["auc"] > model.prior_metrics["auc"] and model.prior_metrics["n"] == model.metrics["n"]
     known = (hist["outcome_at"] <= "2024-03-31").sum()
     assert model.n_outcomes == known < len(hist)
     assert model.train_window[1] <= "2024-03-31"
     assert model.metrics["auc"] > 0.7 and model.metrics["brier"] < 0.25 and model.metrics["ece"] < 0.08
     # deterministic version; changes with the data window
-    assert LM.fit_lead_model(hist, "2024-03-31").model_version == model.model_version
-    assert LM.fit_lead_model(hist, "2024-01-31").model_version != model.model_version
+    assert LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"]).model_version == model.model_version
+    assert LM.fit_lead_model(hist, "2024-01-31", ICP["employee_range"]).model_version != model.model_version
     prob, factors = LM.predict(model, hist[LM.FEATURES].head(5))
     assert prob.between(0, 1).all() and len(factors.iloc[0]) == 3
     assert {f["factor"] for row in factors for f in row} <= set(LM.FEATURES)
@@ -175,16 +177,76 @@ def test_model_trains_only_on_known_outcomes_and_beats_chance() -> None:
 
 def test_few_outcomes_fall_back_to_the_rule_prior() -> None:
     hist, _ = _history(300)
-    model = LM.fit_lead_model(hist, "2023-06-20", min_outcomes=40)
-    assert model.kind == "rule_prior" and model.n_outcomes < 40
+    model = LM.fit_lead_model(hist, "2023-06-20", ICP["employee_range"], min_outcomes=40)
+    assert model.kind == "rule_prior" and model.n_outcomes < 40 and "fewer than 40" in model.choice
     prob, factors = LM.predict(model, hist[LM.FEATURES].head(3))
-    assert prob.tolist() == LM.rule_prior(hist[LM.FEATURES].head(3)).tolist()
+    assert prob.tolist() == LM.rule_prior(hist[LM.FEATURES].head(3), ICP["employee_range"]).tolist()
     assert factors.iloc[0][0]["factor"] in {"industry in ICP", "region in ICP", "company size in ICP", "intent score"}
     rich = pd.DataFrame({f: [0.0, 1.0] for f in LM.FEATURES})
     rich["log employees"] = np.log1p([10, 500])
     rich["intent score"] = [0, 90]
-    p = LM.rule_prior(rich)
+    p = LM.rule_prior(rich, ICP["employee_range"])
     assert 0.0 < p.iloc[0] < p.iloc[1] <= 0.5
+
+
+def test_a_model_worse_than_the_prior_is_not_used() -> None:
+    """Outcomes drift: early ones follow funding news (which the model learns), later ones follow
+    ICP fit and intent (the prior's idea). The model ranks the later outcomes worse than the prior
+    does, so the prior is kept, with both sets of validation figures and the reason recorded."""
+    rng = np.random.default_rng(5)
+    n = 400
+    X = pd.DataFrame({f: np.zeros(n) for f in LM.FEATURES})
+    X["industry in ICP"] = rng.integers(0, 2, n).astype(float)
+    X["region in ICP"] = rng.integers(0, 2, n).astype(float)
+    X["log employees"] = np.log1p(rng.choice([20, 300, 4000], n))
+    X["intent score"] = rng.uniform(0, 100, n)
+    X["funding recency"] = rng.uniform(0, 1, n)
+    early = np.arange(n) < 300
+    prior = LM.rule_prior(X, ICP["employee_range"]).to_numpy()
+    logit = np.where(early, -4 + 6 * X["funding recency"], -8 + 20 * prior)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    hist = X.assign(converted=y, outcome_at=pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), unit="h"))
+    model = LM.fit_lead_model(hist, "2024-03-01", ICP["employee_range"])
+    assert model.kind == "rule_prior" and model.coef is None
+    assert model.metrics["auc"] < model.prior_metrics["auc"], (model.metrics, model.prior_metrics)
+    assert {"auc", "brier", "ece", "n"} <= set(model.prior_metrics) and model.prior_metrics["n"] == 100
+    assert model.choice.startswith("rule prior: model AUC") and "must beat the prior" in model.choice
+    assert model.n_outcomes == n and len(model.trained_on) == n
+    prob, _ = LM.predict(model, X.head(5))
+    assert prob.tolist() == LM.rule_prior(X.head(5), ICP["employee_range"]).tolist()
+
+
+def test_rule_prior_sizes_companies_by_the_directive_range() -> None:
+    """3,000 employees is outside an ICP of 50-2,000: no size points (it was 50-5,000 hard-coded)."""
+    X = pd.DataFrame({f: [1.0, 1.0, 1.0] for f in LM.FEATURES})
+    X["log employees"] = np.log1p([300, 3000, 10])
+    X["intent score"] = 40.0
+    X["region in ICP"] = 0.0  # so that size, when it scores, is among the top 3 factors
+    p = LM.rule_prior(X, (50, 2000))
+    assert p.iloc[1] == p.iloc[2] < p.iloc[0]
+    assert LM.rule_prior(X, (50, 5000)).iloc[1] == p.iloc[0]
+    model = LM.fit_lead_model(pd.DataFrame(columns=["converted", "outcome_at"]), AS_OF, (50, 2000))
+    _, factors = LM.predict(model, X)
+    assert "company size in ICP" in {f["factor"] for f in factors.iloc[0]}
+    assert "company size in ICP" not in {f["factor"] for f in factors.iloc[1]}
+
+
+def test_directive_thresholds_make_high_reachable_by_the_prior() -> None:
+    """An ICP-fit account with some intent is High under the shipped directive; outside the ICP it
+    never is (the prior tops out at 0.50, so a threshold near it would leave High empty)."""
+    from revops_assets.directives import load_directives
+    from revops_assets.settings import PROJECT_DIR
+
+    lp = load_directives(PROJECT_DIR / "directives").lead_processing
+    th = lp.scoring.thresholds.model_dump()
+    X = pd.DataFrame({f: [1.0, 1.0, 1.0] for f in LM.FEATURES})
+    X["region in ICP"] = [1.0, 1.0, 0.0]
+    X["log employees"] = np.log1p([300, 300, 300])
+    X["intent score"] = [30.0, 0.0, 30.0]
+    prob = LM.rule_prior(X, lp.icp.employee_range)
+    assert prob.max() < th["high"] + 0.25  # the top of the prior's scale clears High comfortably
+    pri = LM.assign_priority(prob, pd.Series([True, True, False]), th)
+    assert pri.tolist() == ["High", "Medium", "Medium"], (prob.tolist(), th)
 
 
 def test_expected_calibration_error() -> None:

@@ -1,7 +1,8 @@
 """Lead scoring: ICP fit, input validation, features, a rule prior, a calibrated model, priority.
 
-Flow: ``validate_accounts`` -> ``icp_filter`` -> ``lead_features`` -> ``fit_lead_model`` (falls back
-to ``rule_prior`` until enough outcomes exist) -> ``predict`` -> ``assign_priority``.
+Flow: ``validate_accounts`` -> ``icp_filter`` -> ``lead_features`` -> ``fit_lead_model`` (keeps
+``rule_prior`` unless a trained model beats it on a time-ordered validation slice) -> ``predict`` ->
+``assign_priority``.
 Everything is vectorized; scikit-learn is imported inside the functions that train, so importing
 this module stays light.
 """
@@ -258,16 +259,22 @@ def lead_features(
 
 
 # --- rule prior -------------------------------------------------------------------------------
-def rule_prior(features: pd.DataFrame) -> pd.Series:
-    """Probability from the seed's scoring idea, used until there are enough outcomes.
+def _size_ok(features: pd.DataFrame, employee_range: Sequence[float]) -> pd.Series:
+    lo, hi = employee_range
+    return features["log employees"].between(np.log1p(lo), np.log1p(hi)).astype("float64")
+
+
+def rule_prior(features: pd.DataFrame, employee_range: Sequence[float]) -> pd.Series:
+    """Probability from the seed's scoring idea, used until a trained model beats it.
 
     The seed scores leads by ICP fit plus intent score (0-100) and routes High/Medium/Low; it gives
     no formula, so this is the documented reconstruction: lead score = 50 * ICP share (industry,
-    region, employees 50-5000 on the log scale) + 0.5 * intent score, and probability
-    = 0.02 + 0.48 * lead score / 100 (so 2%..50%; a prior, not a promise).
+    region, employees within the directive's ICP ``employee_range``, inclusive) + 0.5 * intent
+    score, and probability = 0.02 + 0.48 * lead score / 100 (so 2%..50%; a prior, not a promise:
+    on the sample workspace an ICP-fit account converts ~30% of the time, so this scale is kept
+    roughly honest and the directive's thresholds are set on it, not the other way round).
     """
-    size_ok = features["log employees"].between(np.log1p(50), np.log1p(5000)).astype("float64")
-    icp_share = (features["industry in ICP"] + features["region in ICP"] + size_ok) / 3
+    icp_share = (features["industry in ICP"] + features["region in ICP"] + _size_ok(features, employee_range)) / 3
     lead_score = 50 * icp_share + 0.5 * features["intent score"].clip(0, 100)
     return (0.02 + 0.48 * lead_score / 100).rename("probability")
 
@@ -275,13 +282,17 @@ def rule_prior(features: pd.DataFrame) -> pd.Series:
 # --- model ------------------------------------------------------------------------------------
 @dataclass
 class LeadModel:
-    kind: str  # "calibrated_logistic" or "rule_prior"
+    kind: str  # "calibrated_logistic" or "rule_prior" (what predict() uses)
     model_version: str
     as_of: str
+    employee_range: tuple[float, float]  # the ICP size range the rule prior scores against
     feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
-    metrics: dict[str, float] = field(default_factory=dict)  # auc, brier, ece on the later (validation) slice
+    metrics: dict[str, float] = field(default_factory=dict)  # the trained model's auc, brier, ece on the validation slice
+    prior_metrics: dict[str, float] = field(default_factory=dict)  # the rule prior's, on the same slice
+    choice: str = ""  # why ``kind`` was chosen, in words
     train_window: tuple[str, str] | None = None
     n_outcomes: int = 0
+    trained_on: list = field(default_factory=list)  # index labels of the history rows taken as known by as_of
     calibrator: Any = None  # CalibratedClassifierCV over StandardScaler+LogisticRegression
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
@@ -314,38 +325,56 @@ def _version(payload: dict) -> str:
 def fit_lead_model(
     history: pd.DataFrame,
     as_of: date | datetime | str,
+    employee_range: Sequence[float],
     min_outcomes: int = 40,
     outcome_col: str = "converted",
     time_col: str = "outcome_at",
     valid_fraction: float = 0.25,
 ) -> LeadModel:
-    """Fit on outcomes known by ``as_of`` only: ``history`` has :data:`FEATURES` (as they were at
-    decision time -- the caller's job), ``outcome_col`` (0/1) and ``time_col`` (when known).
+    """The model to score with at ``as_of``: a calibrated logistic regression, or the rule prior.
 
-    Time-ordered validation: fit on the earlier ``1 - valid_fraction`` of outcomes, report AUC,
-    Brier and ECE on the later slice, then refit on all known outcomes for the returned model.
-    Calibration is sigmoid below 1,000 training rows (isotonic overfits small sets), isotonic above.
-    Fewer than ``min_outcomes`` known outcomes (or one class only) -> the rule prior.
+    ``history`` has :data:`FEATURES` (as they were at decision time -- the caller's job),
+    ``outcome_col`` (0/1) and ``time_col`` (when the outcome became known); only outcomes known by
+    ``as_of`` are used. Time-ordered validation: fit on the earlier ``1 - valid_fraction`` of them
+    and score the later slice with both the fitted model and :func:`rule_prior` (AUC, Brier, ECE).
+
+    The rule: keep the rule prior unless the trained model's validation AUC is strictly higher than
+    the prior's on the same slice. So fewer than ``min_outcomes`` outcomes, one class only, a
+    validation slice without both classes, or a model that ranks no better than the prior -> the
+    prior. When the model wins it is refit on all known outcomes (sigmoid calibration below 1,000
+    rows, where isotonic overfits, isotonic above). ``choice`` says which and why.
     """
+    employee_range = (float(employee_range[0]), float(employee_range[1]))
     ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
     when = pd.to_datetime(history[time_col], errors="coerce", utc=True).dt.tz_localize(None)
     known = history.assign(_when=when)[(when < ts.normalize() + pd.Timedelta(days=1)) & history[outcome_col].notna()]
     known = known.sort_values("_when", kind="stable")
     y_all = known[outcome_col].astype(int).to_numpy()
+    prior_version = _version({"kind": "rule_prior", "formula": rule_prior.__doc__, "employee_range": employee_range})
+
+    def prior(why: str, metrics: dict | None = None, prior_metrics: dict | None = None) -> LeadModel:
+        return LeadModel(kind="rule_prior", model_version=prior_version, as_of=str(ts.date()), employee_range=employee_range,
+                         n_outcomes=len(known), metrics=metrics or {}, prior_metrics=prior_metrics or {}, choice=why,
+                         trained_on=known.index.tolist())
+
     if len(known) < min_outcomes or len(np.unique(y_all)) < 2:
-        return LeadModel(
-            kind="rule_prior", as_of=str(ts.date()), n_outcomes=len(known),
-            model_version=_version({"kind": "rule_prior", "formula": rule_prior.__doc__}),
-        )
+        return prior(f"rule prior: {len(known)} known outcomes ({int(y_all.sum())} won), "
+                     f"fewer than {min_outcomes} or one class only")
 
     X_all = known[FEATURES].to_numpy(dtype="float64")
     cut = int(round(len(known) * (1 - valid_fraction)))
-    metrics: dict[str, float] = {}
     y_tr, y_va = y_all[:cut], y_all[cut:]
-    if len(np.unique(y_tr)) == 2 and len(y_va):
-        cal = _fit_calibrated(X_all[:cut], y_tr)
-        metrics = _metrics(y_va, cal.predict_proba(X_all[cut:])[:, 1])
-        metrics["n_train"] = float(cut)
+    if len(np.unique(y_tr)) < 2 or len(np.unique(y_va)) < 2:
+        return prior(f"rule prior: the time-ordered split ({cut} train / {len(y_va)} validation) "
+                     "leaves a slice with one class, so the model cannot be shown to beat the prior")
+    cal = _fit_calibrated(X_all[:cut], y_tr)
+    metrics = _metrics(y_va, cal.predict_proba(X_all[cut:])[:, 1]) | {"n_train": float(cut)}
+    prior_metrics = _metrics(y_va, rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy())
+    versus = (f"model AUC {metrics['auc']:.3f} vs rule prior AUC {prior_metrics['auc']:.3f} "
+              f"on the {len(y_va)} latest outcomes")
+    if not metrics["auc"] > prior_metrics["auc"]:
+        return prior(f"rule prior: {versus} (the model must beat the prior)", metrics, prior_metrics)
+
     cal = _fit_calibrated(X_all, y_all)
     base = _fit_base(X_all, y_all)
     scaler, lr = base.named_steps["standardscaler"], base.named_steps["logisticregression"]
@@ -354,8 +383,9 @@ def fit_lead_model(
     version = _version({"coef": np.round(coef, 6).tolist(), "intercept": round(float(lr.intercept_[0]), 6),
                         "features": FEATURES, "window": window, "n": len(known)})
     return LeadModel(
-        kind="calibrated_logistic", model_version=version, as_of=str(ts.date()), metrics=metrics,
-        train_window=window, n_outcomes=len(known), calibrator=cal,
+        kind="calibrated_logistic", model_version=version, as_of=str(ts.date()), employee_range=employee_range,
+        metrics=metrics, prior_metrics=prior_metrics, choice=f"trained model: {versus}",
+        train_window=window, n_outcomes=len(known), trained_on=known.index.tolist(), calibrator=cal,
         mean=scaler.mean_, scale=scaler.scale_, coef=coef, intercept=float(lr.intercept_[0]),
     )
 
@@ -385,8 +415,8 @@ def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[p
     (largest |effect| first): coefficient x standardized value in log-odds for the model, points
     of the rule for the prior."""
     if model.kind == "rule_prior":
-        prob = rule_prior(features)
-        size_ok = features["log employees"].between(np.log1p(50), np.log1p(5000)).astype("float64")
+        prob = rule_prior(features, model.employee_range)
+        size_ok = _size_ok(features, model.employee_range)
         contrib = np.column_stack([
             50 / 3 * features["industry in ICP"], 50 / 3 * features["region in ICP"], 50 / 3 * size_ok,
             0.5 * features["intent score"].clip(0, 100),
