@@ -306,3 +306,61 @@ def test_seniority_and_title_criteria_per_distinct_title() -> None:
     fit, why = LM.icp_filter(pd.DataFrame({"title": titles}), {"titles": ["VP", "Head"], "seniority": ["vp"]})
     assert fit.tolist() == [True, True, True, True, True, False, True, False, False]
     assert why.iloc[5] == "title not in ICP titles; seniority manager not in ICP"
+
+
+def _deals() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three closed deals at one account, worked with a CEO, a director and an analyst."""
+    ts = lambda v: pd.to_datetime(v, utc=True)  # noqa: E731
+    opps = pd.DataFrame({
+        "opportunity_id": ["o1", "o2", "o3"], "contact_id": ["c1", "c2", "c3"], "status": ["won", "lost", "lost"],
+        "created_at": ts(["2024-03-01T10:00:00Z", "2024-03-05T10:00:00Z", "2024-03-09T10:00:00Z"]),
+        "last_status_change_at": ts(["2024-04-01T10:00:00Z", "2024-04-05T10:00:00Z", "2024-04-09T10:00:00Z"]),
+    })
+    contacts = pd.DataFrame({"contact_id": ["c1", "c2", "c3"], "domain": "a.com",
+                             "title": ["CEO", "Director of Sales", "Analyst"]})
+    return opps, contacts
+
+
+def test_training_rows_learn_seniority_from_the_deal_contact() -> None:
+    """Scoring rows have titles; training rows must too, or seniority is a constant in training."""
+    from revops_assets.assets.coach import training_history
+    from revops_assets.directives import load_directives
+    from revops_assets.settings import PROJECT_DIR
+
+    lp = load_directives(PROJECT_DIR / "directives").lead_processing
+    opps, contacts = _deals()
+    accounts = pd.DataFrame({"domain": ["a.com"], "company_name": ["A"], "industry": ["SaaS"], "employee_count": [300],
+                             "region": ["EMEA"]})
+    signals = pd.DataFrame({"domain": ["a.com"], "type": ["funding"], "confidence": [1.0],
+                            "published": pd.to_datetime(["2024-03-04"], utc=True), "evidence_url": ["u"], "evidence": ["e"]})
+    hist = training_history(opps.merge(contacts, on="contact_id"), accounts, signals, lp.icp.model_dump(), lp.intent)
+    assert hist.index.tolist() == ["o1", "o2", "o3"]
+    assert hist["seniority"].tolist() == [1.0, 0.6, 0.2]
+    assert hist["converted"].tolist() == [1, 0, 0]
+    # point in time: the funding news of March 4 is unknown when o1 opened (March 1), known for o2
+    assert hist.loc["o1", "funding recency"] == 0.0 and hist.loc["o2", "funding recency"] > 0.9
+    assert hist["features_as_of"].dt.day.tolist() == [1, 5, 9]
+
+
+def test_training_leakage_check_fails_on_rows_unknown_on_the_day() -> None:
+    """The check judges training rows against the day's deals, so it can fail: a deal still open on
+    the day, one closed after it, an outcome date that is not the deal's, features after the outcome."""
+    from revops_assets.assets.coach import training_leakage
+
+    opps, _ = _deals()
+    day = pd.Timestamp("2024-04-30T23:59:59Z")
+    good = pd.DataFrame({"features_as_of": pd.to_datetime(["2024-03-01", "2024-03-05", "2024-03-09"]),
+                         "outcome_at": opps["last_status_change_at"].to_numpy()}, index=pd.Index(["o1", "o2", "o3"]))
+    assert training_leakage(good, opps, day).empty
+
+    bad_opps = opps.copy()
+    bad_opps.loc[0, "status"] = "open"                                                  # o1 not closed on the day
+    bad_opps.loc[1, "last_status_change_at"] = pd.Timestamp("2024-05-03T00:00:00Z")   # o2 closed after the day
+    bad = good.copy()
+    bad.loc["o3", "features_as_of"] = pd.Timestamp("2024-04-20")                       # o3 features after its outcome
+    bad.loc["ghost"] = [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-02T00:00:00Z")]  # no such deal
+    why = training_leakage(bad, bad_opps, day)
+    assert why.to_dict() == {"o1": "deal still open on the day", "o2": "deal closed after the day",
+                             "o3": "features dated after the outcome", "ghost": "not a deal in the day's snapshot"}
+    late = good.assign(outcome_at=good["outcome_at"] + pd.Timedelta(days=1))
+    assert set(training_leakage(late, opps, day)) == {"outcome date differs from the deal's close"}

@@ -33,6 +33,8 @@ from revops_assets.resources.gohighlevel import GoHighLevelResource
 PARTITIONED = dict(partitions_def=daily_partitions, pool=DUCKDB_POOL, metadata={"partition_expr": "snapshot_date"})
 LEAD_CHECKS = ["probability_in_range", "one_row_per_contact", "high_priority_within_icp", "no_future_leakage"]
 SNAPSHOTS = "snapshots"
+CLOSED = ["won", "lost", "abandoned"]
+GHOST_ADDED = {"stage_median_days": "DOUBLE"}  # ghost_list columns newer than its first table
 
 
 def icp_rules(icp: ICP) -> dict:
@@ -45,20 +47,52 @@ def _signals_before(signals: pd.DataFrame, day) -> pd.DataFrame:
 
 
 def training_history(opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules) -> pd.DataFrame:
-    """Closed deals with their account's features as of the day each deal was opened (no hindsight)."""
+    """Closed deals (index: opportunity_id) with features as of the day each deal was opened (no
+    hindsight): the account's firmographics and intent then, and the deal contact's ``title`` (so
+    seniority is learned from the person the deal was worked with, as it is scored). Titles are the
+    contacts' current ones: the CRM keeps no title history, and a title rarely changes within a
+    deal's life. ``features_as_of`` (the opening day) and ``outcome_at`` date every row."""
     from revops_assets.scoring.intent_score import score_intent
     from revops_assets.scoring.lead_model import lead_features
 
-    closed = opps[opps["status"].isin(["won", "lost", "abandoned"])].dropna(subset=["domain"])
+    closed = opps[opps["status"].isin(CLOSED)].dropna(subset=["domain"])
     frames = []
     for opened, group in closed.groupby(closed["created_at"].dt.date):
         sig = _signals_before(signals, opened)
         scores = score_intent(sig, as_of=opened, weights=rules.weights, half_life_days=rules.half_life_days,
                               cap=rules.cap, with_contributions=False) if len(sig) else None
-        acc = group[["domain"]].merge(accounts, on="domain", how="left")
-        feats = lead_features(acc, icp, opened, scores, sig).set_index(group.index)
-        frames.append(feats.assign(converted=(group["status"] == "won").astype(int), outcome_at=group["last_status_change_at"]))
-    return pd.concat(frames) if frames else pd.DataFrame()
+        acc = group[["domain", "title"]].merge(accounts, on="domain", how="left")
+        feats = lead_features(acc, icp, opened, scores, sig).set_index(group["opportunity_id"])
+        frames.append(feats.assign(converted=(group["status"] == "won").astype(int).to_numpy(),
+                                   features_as_of=pd.Timestamp(opened),
+                                   outcome_at=group["last_status_change_at"].to_numpy()))
+    return pd.concat(frames) if frames else pd.DataFrame(columns=["converted", "features_as_of", "outcome_at"])
+
+
+def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) -> pd.Series:
+    """Why each training row (index: opportunity_id; ``features_as_of``, ``outcome_at``) could not
+    have been known on ``day`` -- judged against the day's deal snapshot, not the model's own
+    window filter. Empty when every row is a deal closed on or before the day, with the outcome
+    date the snapshot records and features dated no later than that outcome."""
+    end = pd.Timestamp(day)
+    end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
+    deals = opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id").reindex(trained.index)
+    closed_at = to_utc(deals["last_status_change_at"])
+    outcome_at = to_utc(pd.Series(trained["outcome_at"], index=trained.index))
+    features_at = to_utc(pd.Series(trained["features_as_of"], index=trained.index))
+    rules = [
+        (deals["status"].isna(), "not a deal in the day's snapshot"),
+        (deals["status"].notna() & ~deals["status"].isin(CLOSED), "deal still open on the day"),
+        (~(closed_at <= end), "deal closed after the day"),
+        (~(outcome_at <= end), "outcome dated after the day"),
+        (outcome_at != closed_at, "outcome date differs from the deal's close"),
+        (~(features_at <= outcome_at), "features dated after the outcome"),
+        (~(features_at.dt.normalize() <= to_utc(deals["created_at"]).dt.normalize()), "features dated after the deal opened"),
+    ]
+    why = pd.Series("", index=trained.index, dtype=object)
+    for bad, text in rules:
+        why = why.where(~np.asarray(bad, dtype=bool) | (why != ""), text)  # the first reason found
+    return why[why != ""]
 
 
 @dg.asset(
@@ -89,10 +123,10 @@ def lead_scores(
     leads = ghl_contacts.drop(columns=["company_name", "industry", "employee_count", "region"], errors="ignore")
     leads = leads.merge(good_accounts, on="domain", how="inner").reset_index(drop=True)
 
-    opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain"]], on="contact_id", how="left")
+    opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "title"]], on="contact_id", how="left")
     history = training_history(opps, good_accounts, intent_signals, icp, lp.intent)
-    model = fit_lead_model(history, day, min_outcomes=lp.scoring.min_outcomes_to_train) if len(history) else fit_lead_model(
-        pd.DataFrame(columns=["converted", "outcome_at"]), day, min_outcomes=lp.scoring.min_outcomes_to_train)
+    model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train)
+    leaks_in_training = training_leakage(history.loc[model.trained_on], ghl_opportunities, day)
 
     fit, reasons = icp_filter(leads, icp)
     features = lead_features(leads, icp, day, intent_scores, intent_signals)
@@ -133,11 +167,12 @@ def lead_scores(
     if context.partition_key == utc_now().date().isoformat():
         _write_snapshot(revops.settings.home, df)
 
-    metrics = {f"model_{k}": round(float(v), 4) for k, v in model.metrics.items() if np.isfinite(v)}
+    metrics = {f"{who}_{k}": round(float(v), 4) for who, values in (("model", model.metrics), ("prior", model.prior_metrics))
+               for k, v in values.items() if np.isfinite(v)}
     yield dg.Output(df, metadata=table_metadata(
         df, ["company_name", "title", "probability", "priority", "strongest_signal"],
-        model_kind=model.kind, model_version=model.model_version, directive_version=directives.version,
-        training_outcomes=model.n_outcomes, quarantined=len(bad_accounts),
+        model_kind=model.kind, model_choice=model.choice, model_version=model.model_version,
+        directive_version=directives.version, training_outcomes=model.n_outcomes, quarantined=len(bad_accounts),
         priorities=dg.MetadataValue.json(df["priority"].value_counts().to_dict()),
         distribution=histogram_md(df["probability"], [0, .1, .2, .3, .4, .5, .6, .8, 1.0], "probability"),
         **metrics,
@@ -146,10 +181,11 @@ def lead_scores(
     yield dg.AssetCheckResult(check_name="one_row_per_contact", passed=bool(df["contact_id"].is_unique))
     leaks = int(((df["priority"] == "High") & ~df["icp_fit"]).sum())
     yield dg.AssetCheckResult(check_name="high_priority_within_icp", passed=leaks == 0, metadata={"violations": leaks})
-    trained_to = model.train_window[1] if model.train_window else None
     yield dg.AssetCheckResult(
-        check_name="no_future_leakage", passed=trained_to is None or trained_to <= context.partition_key,
-        metadata={"train_window_end": str(trained_to), "partition": context.partition_key},
+        check_name="no_future_leakage", passed=leaks_in_training.empty,
+        metadata={"outcomes_checked": len(model.trained_on), "violations": len(leaks_in_training),
+                  "reasons": dg.MetadataValue.json(leaks_in_training.value_counts().to_dict()),
+                  "partition": context.partition_key},
     )
 
 
@@ -165,7 +201,7 @@ def _write_snapshot(home: Path, df: pd.DataFrame) -> None:
 @dg.asset(
     group_name="coach", kinds={"gohighlevel", "duckdb"}, deps=["directives"],
     check_specs=[dg.AssetCheckSpec("one_row_per_deal", asset="ghost_list"),
-                 dg.AssetCheckSpec("stalled_past_threshold_or_champion_left", asset="ghost_list")],
+                 dg.AssetCheckSpec("stall_facts_possible", asset="ghost_list")],
     **PARTITIONED,
 )
 def ghost_list(
@@ -173,16 +209,25 @@ def ghost_list(
     ghl_pipelines: pd.DataFrame, enriched_accounts: pd.DataFrame, ghl: GoHighLevelResource,
     revops: RevOpsConfig, warehouse_db: DuckDBResource,
 ):
-    """Open deals quiet past their stage's threshold, with how long and why (the stall pattern)."""
-    from revops_assets.scoring.ghosts import find_ghosts
+    """Open deals quiet past their stage's threshold, or in their stage beyond twice its median stay,
+    or whose champion left, with how long and why (the stall pattern).
+
+    Stage stays come from the full stage history (the imported export plus every change snapshots
+    have seen), cut at the partition's day: medians and the stage a deal was in use only stage
+    changes on or before it.
+    """
+    from revops_assets.assets.crm import known_stage_history
+    from revops_assets.scoring.ghosts import find_ghosts, ghost_list_problems
 
     rules = load_directives(revops.settings.directives_dir).ghost_hunting.ghosts
     day = as_of(context)
     opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "email"]], on="contact_id", how="left")
     stage_names = ghl_pipelines.drop_duplicates("stage_id").set_index("stage_id")["stage_name"]
     with warehouse_db.get_connection() as conn:
-        stored = warehouse.read(conn, "stage_history")
-    history = stored.assign(stage_name=stored["stage_id"].map(stage_names))[["opportunity_id", "stage_name", "entered_at"]] if len(stored) else pd.DataFrame(columns=["opportunity_id", "stage_name", "entered_at"])
+        known = known_stage_history(revops, conn)
+    known = known[known["entered_at"] <= pd.Timestamp(day)]  # point in time: changes on or before the day
+    history = known.assign(stage_name=known["stage_id"].map(stage_names)).dropna(subset=["stage_name"])
+    history = history[["opportunity_id", "stage_name", "entered_at"]]
     open_contacts = opps.loc[opps["status"] == "open", "contact_id"].dropna().unique()
     notes = [{"contact_id": n.wire().get("contactId") or cid, "body": n.wire().get("body"), "date_added": n.wire().get("dateAdded")}
              for cid in open_contacts for n in ghl.list_notes(cid)]
@@ -194,8 +239,15 @@ def ghost_list(
     keep = ["opportunity_id", "name", "contact_id", "domain", "email", "stage_name", "assigned_to", "monetary_value",
             "days_stalled", "stall_threshold", "days_in_stage", "stall_pattern", "stall_patterns", "stall_evidence",
             "new_angle", "stalled_since"]
-    ghosts = ghosts[[c for c in keep if c in ghosts.columns]].reset_index(drop=True)
-    ghosts["snapshot_date"] = pd.Timestamp(context.partition_key)
+    problems = ghost_list_problems(ghosts, ghl_pipelines["stage_name"].dropna().unique(), day)
+    # a column added after the table was first created goes last, and is added to an older table:
+    # the IO manager inserts by position
+    ghosts = ghosts.assign(snapshot_date=pd.Timestamp(context.partition_key))[keep + ["snapshot_date", *GHOST_ADDED]]
+    ghosts = ghosts.reset_index(drop=True)
+    with warehouse_db.get_connection() as conn:
+        if not warehouse.read(conn, "ghost_list", "false").columns.empty:
+            for column, sql_type in GHOST_ADDED.items():
+                conn.execute(f"ALTER TABLE {warehouse.SCHEMA}.ghost_list ADD COLUMN IF NOT EXISTS {column} {sql_type}")
     if context.partition_key == utc_now().date().isoformat():
         path = revops.settings.home / SNAPSHOTS
         path.mkdir(parents=True, exist_ok=True)
@@ -205,12 +257,12 @@ def ghost_list(
         ghosts, ["name", "stage_name", "days_stalled", "stall_pattern"],
         patterns=dg.MetadataValue.json(ghosts["stall_pattern"].value_counts().to_dict()),
         open_deals=int((ghl_opportunities["status"] == "open").sum()),
+        stage_history_rows=len(history),
     ))
     yield dg.AssetCheckResult(check_name="one_row_per_deal", passed=bool(ghosts["opportunity_id"].is_unique))
-    ok = (ghosts["days_stalled"] >= ghosts["stall_threshold"]) | ghosts["stall_patterns"].fillna("").str.contains(
-        "champion left|stuck in stage", regex=True)
-    yield dg.AssetCheckResult(check_name="stalled_past_threshold_or_champion_left", passed=bool(ok.all()),
-                              metadata={"violations": int((~ok).sum())})
+    yield dg.AssetCheckResult(check_name="stall_facts_possible", passed=problems.empty,
+                              metadata={"violations": len(problems),
+                                        "reasons": dg.MetadataValue.json(problems.value_counts().to_dict())})
 
 
 def fetch_stalled_deals(context: dg.SensorEvaluationContext) -> list[dict]:
