@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from revops_assets.scoring.ghosts import find_ghosts
 
@@ -81,3 +82,60 @@ def test_empty_inputs() -> None:
     assert g.empty and "stall_pattern" in g.columns
     g = find_ghosts(opps, hist.iloc[:0], notes.iloc[:0], AS_OF)
     assert set(g["opportunity_id"]) >= {"dark", "demo"}
+
+
+def test_ghost_list_problems_fail_on_impossible_rows() -> None:
+    """The ghost_list check looks at facts find_ghosts does not filter on, so bad rows fail it."""
+    from revops_assets.scoring.ghosts import ghost_list_problems
+
+    opps, hist, notes = _frames()
+    stages = ["New Lead", "Qualified", "Discovery", "Demo", "Proposal", "Negotiation"]
+    g = find_ghosts(opps, hist, notes, AS_OF, stall_days_by_stage={"Proposal": 5})
+    assert len(g) and ghost_list_problems(g, stages, AS_OF).empty
+    bad = g.copy()
+    bad.loc[0, "days_stalled"] = -2.0
+    bad.loc[1, "last_activity"] = pd.Timestamp("2024-07-03")
+    bad.loc[2, "stage_name"] = "Warp Speed"
+    bad.loc[3, "days_in_stage"] = -1.0
+    why = ghost_list_problems(bad, stages, AS_OF)
+    assert why.to_dict() == {0: "days_stalled negative or missing", 1: "last activity after the day",
+                             2: "stage not in the pipeline", 3: "days_in_stage negative"}
+
+
+@pytest.mark.slow
+def test_coach_assets_on_the_sample_workspace(tmp_path) -> None:
+    """lead_scores and ghost_list materialized on a generated sample: some leads are High, all of
+    them within the ICP; the imported stage history gives stage medians, so "stuck in stage beyond
+    twice its median" fires; every check passes."""
+    from datetime import datetime, timezone
+
+    import dagster as dg
+
+    from revops_assets.assets import all_assets
+    from revops_assets.resources.registry import build_resources
+    from revops_assets.sample.generator import write_sample
+    from revops_assets.settings import load_settings
+
+    home = tmp_path / "hive"
+    write_sample(home / "sample", accounts=150, seed=7)
+    settings = load_settings({"REVOPS_HOME": str(home), "REVOPS_ENV": "demo"})
+    selection = ["directives", "ghl_pipelines", "ghl_contacts", "ghl_opportunities", "rb2b_visitors",
+                 "enriched_accounts", "intent_signals", "intent_scores", "lead_scores", "ghost_list"]
+    result = dg.materialize(all_assets(settings), selection=selection, resources=build_resources(settings),
+                            partition_key=datetime.now(timezone.utc).date().isoformat())
+    assert result.success
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in
+              (e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION")}
+    assert {("lead_scores", "no_future_leakage"), ("ghost_list", "stall_facts_possible")} <= set(checks)
+    assert all(checks.values()), checks
+
+    leads = result.output_for_node("lead_scores")
+    high = leads[leads["priority"] == "High"]
+    assert len(high) >= 5 and high["icp_fit"].all()
+    assert set(leads["priority"]) == {"High", "Medium", "Low"}
+
+    ghosts = result.output_for_node("ghost_list")
+    stuck = ghosts[ghosts["stall_patterns"].str.contains("stuck in stage beyond twice its median")]
+    assert len(stuck) >= 1
+    assert (stuck["days_in_stage"] > 2 * stuck["stage_median_days"]).all()
+    assert ghosts["stage_median_days"].notna().any()

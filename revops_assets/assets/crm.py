@@ -218,27 +218,34 @@ def ghl_opportunities(
 def _stage_history(revops: RevOpsConfig, warehouse_db: DuckDBResource, opps: pd.DataFrame,
                    stages: dict, partition: str) -> pd.DataFrame:
     """Every (deal, stage, entered_at) known: the imported export plus what this snapshot shows."""
-    frames = []
-    imported = revops.settings.sample_dir / "imports" / "stage_history.jsonl"
-    for path in (imported,):
-        if path.exists():
-            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-            frames.append(pd.DataFrame({
-                "opportunity_id": [r.get("opportunityId") for r in rows],
-                "stage_id": [r.get("pipelineStageId") for r in rows],
-                "entered_at": to_utc(pd.Series([r.get("enteredAt") for r in rows], dtype="object")),
-            }))
     seen = opps[["opportunity_id", "stage_id", "last_stage_change_at"]].rename(columns={"last_stage_change_at": "entered_at"})
     seen = seen.dropna(subset=["entered_at"])
     with warehouse_db.get_connection() as conn:
         warehouse.upsert(conn, "stage_history", seen.assign(seen_in_partition=partition),
                          keys=["opportunity_id", "stage_id", "entered_at"])
-        stored = warehouse.read(conn, "stage_history")
+        return known_stage_history(revops, conn)
+
+
+def known_stage_history(revops: RevOpsConfig, conn) -> pd.DataFrame:
+    """[opportunity_id, stage_id, entered_at] of every stage change known, whenever it happened: the
+    imported export (``<sample_dir>/imports/stage_history.jsonl``) plus the changes snapshots have
+    seen (warehouse table ``stage_history``). Read-only; callers cut it at their own day."""
+    frames = []
+    imported = revops.settings.sample_dir / "imports" / "stage_history.jsonl"
+    if imported.exists():
+        rows = [json.loads(line) for line in imported.read_text().splitlines() if line.strip()]
+        frames.append(pd.DataFrame({
+            "opportunity_id": [r.get("opportunityId") for r in rows],
+            "stage_id": [r.get("pipelineStageId") for r in rows],
+            "entered_at": to_utc(pd.Series([r.get("enteredAt") for r in rows], dtype="object")),
+        }))
+    stored = warehouse.read(conn, "stage_history")
     if not stored.empty:
         stored["entered_at"] = to_utc(stored["entered_at"])
         frames.append(stored[["opportunity_id", "stage_id", "entered_at"]])
-    history = pd.concat(frames, ignore_index=True) if frames else seen.iloc[0:0]
-    return history.dropna(subset=["entered_at"]).drop_duplicates(["opportunity_id", "stage_id", "entered_at"])
+    columns = ["opportunity_id", "stage_id", "entered_at"]
+    history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return history.dropna(subset=["entered_at"]).drop_duplicates(columns).reset_index(drop=True)
 
 
 @dg.asset(group_name="operator", kinds={"gohighlevel", "duckdb"}, **SNAPSHOT)

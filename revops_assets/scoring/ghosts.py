@@ -18,7 +18,7 @@ Patterns (all that apply in ``stall_patterns``; the first in this order is ``sta
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -161,3 +161,24 @@ def find_ghosts(
         stall_evidence=champion.where(champion.notna(), no_next),
     )[ghost]
     return out.sort_values(["days_stalled", "opportunity_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def ghost_list_problems(ghosts: pd.DataFrame, pipeline_stages: Collection[str], as_of: date | datetime | str) -> pd.Series:
+    """Why each ghost row is impossible (index of ``ghosts``; only rows with a problem), from facts
+    :func:`find_ghosts` does not filter on: a negative or missing ``days_stalled``, a negative
+    ``days_in_stage`` (missing is allowed: no stage entry known), a ``last_activity`` after ``as_of`` (the day's cutoff), and a ``stage_name``
+    that is not a stage of the pipeline (case-insensitive). Empty when the list is sound."""
+    cutoff = _cutoff(as_of)
+    known = {str(s).strip().lower() for s in pipeline_stages}
+    stage = ghosts["stage_name"].astype("string").str.strip().str.lower()
+    rules = [
+        (~(pd.to_numeric(ghosts["days_stalled"], errors="coerce") >= 0), "days_stalled negative or missing"),
+        (pd.to_numeric(ghosts["days_in_stage"], errors="coerce") < 0, "days_in_stage negative"),
+        (_utc_naive(ghosts["last_activity"]) >= cutoff, "last activity after the day"),
+        (~stage.isin(known).fillna(False), "stage not in the pipeline"),
+    ]
+    why = pd.Series("", index=ghosts.index, dtype=object)
+    for bad, text in rules:
+        hit = np.asarray(bad, dtype=bool)
+        why = why.where(~hit, why + np.where(why == "", "", "; ") + text)
+    return why[why != ""]
