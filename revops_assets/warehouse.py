@@ -81,17 +81,40 @@ def text_for_empty_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype({c: "string" for c in empty}) if empty else df
 
 
+def evolve_to_table(connection: duckdb.DuckDBPyConnection, schema: str, table: str, obj: pd.DataFrame) -> pd.DataFrame:
+    """``obj`` shaped for an insert by position into ``schema.table`` as it already exists: columns new
+    to the table are added to it (typed from ``obj``) and go last, columns the output no longer has are
+    kept as NULL. An upgrade that adds an output column then needs no migration and loses no history."""
+    existing = [r[0] for r in connection.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position", [schema, table]).fetchall()]
+    if not existing or list(obj.columns) == existing:
+        return obj
+    new = [c for c in obj.columns if c not in existing]
+    if new:
+        connection.register("_evolving", obj[new].head(0))
+        try:
+            types = dict(connection.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _evolving)").fetchall())
+        finally:
+            connection.unregister("_evolving")
+        for column in new:
+            connection.execute(f'ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS "{column}" {types[column]}')
+    return obj.reindex(columns=existing + new)
+
+
 class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
-    """The library's pandas handler with two guarantees the daily cycle needs.
+    """The library's pandas handler with three guarantees the daily cycle needs.
 
     An empty output still creates its (typed) table, so a first day with no visits, ghosts or
-    quarantined rows does not leave downstream assets reading a table that does not exist; and no
-    column is ever typed NULL. (The library handler skips empty frames and infers NULL for all-None
-    columns.) Old rows of the partition are deleted by Dagster's DB I/O manager before this runs.
+    quarantined rows does not leave downstream assets reading a table that does not exist; no
+    column is ever typed NULL; and an output that gained a column since its table was created adds
+    it to the table (:func:`evolve_to_table`). (The library handler skips empty frames, infers NULL
+    for all-None columns and inserts by position.) Old rows of the partition are deleted by
+    Dagster's DB I/O manager before this runs.
     """
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        obj = text_for_empty_columns(obj)
+        obj = evolve_to_table(connection, table_slice.schema, table_slice.table, text_for_empty_columns(obj))
         if not obj.empty:
             return super().handle_output(context, table_slice, obj, connection)
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table_slice.schema}")

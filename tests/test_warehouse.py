@@ -35,3 +35,31 @@ def test_empty_output_creates_a_typed_table_and_no_column_is_null(tmp_path):
     assert types[("visits_today", "domain")] == "VARCHAR"
     assert types[("engaged", "error")] == "VARCHAR"  # all None, still text: a later error message fits
     assert "NULL" not in types.values()
+
+
+def test_an_output_that_gains_a_column_adds_it_to_the_existing_table(tmp_path):
+    """An upgrade adds ``stage_median_days`` to ghost_list: the table made by the old version takes it
+    (last, typed), old rows keep NULL there, and a column the output dropped is kept as NULL; the
+    library alone would insert by position and fail (or shift values into the wrong columns)."""
+    db = str(tmp_path / "w.duckdb")
+    days = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+
+    by_day = {"partition_expr": "day"}
+
+    @dg.asset(name="ghosts", partitions_def=days, metadata=by_day)
+    def old_ghosts(context) -> pd.DataFrame:
+        return pd.DataFrame({"deal": ["d1"], "days_stalled": [9], "note": ["old"], "day": [pd.Timestamp(context.partition_key)]})
+
+    @dg.asset(name="ghosts", partitions_def=days, metadata=by_day)
+    def new_ghosts(context) -> pd.DataFrame:
+        return pd.DataFrame({"stage_median_days": [4.5], "deal": ["d2"], "days_stalled": [12], "day": [pd.Timestamp(context.partition_key)]})
+
+    io = {"io_manager": build_io_manager(db)}
+    assert dg.materialize([old_ghosts], partition_key="2026-11-20", resources=io).success
+    assert dg.materialize([new_ghosts], partition_key="2026-11-21", resources=io).success
+    with duckdb.connect(db) as conn:
+        types = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_name = 'ghosts' ORDER BY ordinal_position").fetchall())
+        rows = conn.execute("SELECT deal, days_stalled, note, stage_median_days FROM revops.ghosts ORDER BY deal").fetchall()
+    assert list(types) == ["deal", "days_stalled", "note", "day", "stage_median_days"] and types["stage_median_days"] == "DOUBLE"
+    assert rows == [("d1", 9, "old", None), ("d2", 12, None, 4.5)]

@@ -34,7 +34,6 @@ PARTITIONED = dict(partitions_def=daily_partitions, pool=DUCKDB_POOL, metadata={
 LEAD_CHECKS = ["probability_in_range", "one_row_per_contact", "high_priority_within_icp", "no_future_leakage"]
 SNAPSHOTS = "snapshots"
 CLOSED = ["won", "lost", "abandoned"]
-GHOST_ADDED = {"stage_median_days": "DOUBLE"}  # ghost_list columns newer than its first table
 
 
 def icp_rules(icp: ICP) -> dict:
@@ -240,14 +239,8 @@ def ghost_list(
             "days_stalled", "stall_threshold", "days_in_stage", "stall_pattern", "stall_patterns", "stall_evidence",
             "new_angle", "stalled_since"]
     problems = ghost_list_problems(ghosts, ghl_pipelines["stage_name"].dropna().unique(), day)
-    # a column added after the table was first created goes last, and is added to an older table:
-    # the IO manager inserts by position
-    ghosts = ghosts.assign(snapshot_date=pd.Timestamp(context.partition_key))[keep + ["snapshot_date", *GHOST_ADDED]]
+    ghosts = ghosts.assign(snapshot_date=pd.Timestamp(context.partition_key))[keep + ["snapshot_date", "stage_median_days"]]
     ghosts = ghosts.reset_index(drop=True)
-    with warehouse_db.get_connection() as conn:
-        if not warehouse.read(conn, "ghost_list", "false").columns.empty:
-            for column, sql_type in GHOST_ADDED.items():
-                conn.execute(f"ALTER TABLE {warehouse.SCHEMA}.ghost_list ADD COLUMN IF NOT EXISTS {column} {sql_type}")
     if context.partition_key == utc_now().date().isoformat():
         path = revops.settings.home / SNAPSHOTS
         path.mkdir(parents=True, exist_ok=True)
