@@ -8,7 +8,7 @@ fault injector and hands the assets its URL (``EXA_BASE_URL``).
 from __future__ import annotations
 
 import json
-import zlib
+import logging
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -237,3 +237,109 @@ def test_every_paid_exa_call_is_in_the_ledger_once_through_failures_and_reruns(d
     per_account = ledger.groupby(["domain", "kind"]).size()  # company and news, once per account
     assert (per_account == 1).all() and len(per_account) == 2 * len(accounts)
     assert set(ledger["domain"]) == set(accounts["domain"])
+
+
+# ------------------------------------------------------------------------------- 2. checks that can fail
+
+SCORING = ["ghl_contacts", "rb2b_visitors", "enriched_accounts", "intent_signals", "intent_scores"]
+
+
+def _checks(result) -> dict[str, bool]:
+    return {e.event_specific_data.check_name: e.event_specific_data.passed
+            for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+
+
+def test_scout_checks_pass_on_the_real_output_and_fail_on_bad_frames(demo_settings, instance):
+    from demo_helpers import load_sample_visits
+    from revops_assets.assets import scout
+
+    home = demo_settings.home
+    load_sample_visits(home)
+    result = _materialize(demo_settings, SCORING, PAST, instance)
+    assert _checks(result) == {"confidence_in_range": True, "no_future_signals": True, "score_in_range": True,
+                               "explanation_adds_up": True, "no_future_evidence": True, "one_row_per_domain": True}
+    cutoff = _end_of(PAST)
+    enriched, visits, signals, scores = (_partition(home, t, PAST) for t in
+                                         ("enriched_accounts", "rb2b_visitors", "intent_signals", "intent_scores"))
+    assert len(visits) and len(signals) and (scores["intent_score"] > 0).sum() > 3
+    later = (date.fromisoformat(PAST) + timedelta(days=1)).isoformat()
+
+    # enriched news as stored: an item published the next day, or with no date, fails the check
+    assert scout.news_after_day(enriched, cutoff)[0]
+    bad = enriched.copy()
+    bad.loc[0, "news"] = json.dumps([{"title": "leak", "url": "u", "published": f"{later}T08:00:00Z"}])
+    assert scout.news_after_day(bad, cutoff) == (False, {"news_after_day": 1, "news_undated": 0})
+    bad.loc[0, "news"] = json.dumps([{"title": "no date", "url": "u", "published": None}])
+    assert scout.news_after_day(bad, cutoff) == (False, {"news_after_day": 0, "news_undated": 1})
+    # visits and signals as stored
+    assert scout.visits_after_day(visits, cutoff)[0]
+    assert not scout.visits_after_day(visits.assign(seen_at=pd.Timestamp(later, tz="UTC")), cutoff)[0]
+    assert scout.signals_after_day(signals, cutoff)[0]
+    assert not scout.signals_after_day(signals.assign(published=pd.Timestamp(later, tz="UTC")), cutoff)[0]
+    # scores: evidence dates, points adding up, range, one row per account
+    assert scout.evidence_after_day(scores, cutoff)[0]
+    assert scout.explanation_mismatches(scores)[0] and scout.scores_out_of_range(scores, 100)[0]
+    assert scout.duplicate_domains(scores)[0]
+    scored = scores.index[scores["intent_score"] > 0][0]
+    contributions = json.loads(scores.loc[scored, "contributions"])
+    bad = scores.copy()
+    bad.loc[scored, "contributions"] = json.dumps([dict(contributions[0], published=later)] + contributions[1:])
+    assert scout.evidence_after_day(bad, cutoff)[0] is False
+    bad = scores.copy()
+    bad.loc[scored, "intent_score"] += 5
+    assert scout.explanation_mismatches(bad) == (False, {"mismatches": 1})
+    assert not scout.scores_out_of_range(bad.assign(intent_score=101.0), 100)[0]
+    assert not scout.scores_out_of_range(bad.assign(intent_score=-1.0), 100)[0]
+    assert not scout.duplicate_domains(pd.concat([scores, scores.head(1)]))[0]
+
+
+def test_future_data_upstream_fails_the_checks_of_the_asset_that_reads_it(demo_settings, instance):
+    """The assets filter as they read, but the checks report what was stored upstream: a leak there
+    fails the downstream check instead of being silently dropped."""
+    home = demo_settings.home
+    _materialize(demo_settings, SCORING, PAST, instance)
+    later = (date.fromisoformat(PAST) + timedelta(days=3)).isoformat()
+    leak = json.dumps([{"title": "Acme raises $50M Series C", "url": "https://n.example/leak", "published": later,
+                        "text": "Acme raised a $50M Series C."}])
+    with duckdb.connect(str(home / "warehouse.duckdb")) as db:
+        domain = db.execute("SELECT min(domain) FROM revops.enriched_accounts").fetchone()[0]
+        db.execute("UPDATE revops.enriched_accounts SET news = ? WHERE domain = ?", [leak, domain])
+    result = _materialize(demo_settings, ["intent_signals"], PAST, instance)
+    assert _checks(result)["no_future_signals"] is False
+    assert _partition(home, "intent_signals", PAST)["published"].max() <= pd.Timestamp(_end_of(PAST))
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as db:
+        changed = db.execute("UPDATE revops.intent_signals SET published = CAST(? AS TIMESTAMPTZ) "
+                             "WHERE domain = (SELECT min(domain) FROM revops.intent_signals)",
+                             [f"{later}T12:00:00Z"]).fetchone()[0]
+    assert changed > 0
+    result = _materialize(demo_settings, ["intent_scores"], PAST, instance)
+    assert _checks(result)["no_future_evidence"] is False
+
+
+# ----------------------------------------------------------------------------------- 4. missing inputs
+
+
+def test_a_day_whose_snapshot_was_never_taken_fails_naming_it(demo_settings, instance):
+    _materialize(demo_settings, SCORING, PAST, instance)  # the tables exist, for another day
+    other = (date.fromisoformat(PAST) - timedelta(days=1)).isoformat()
+    for selection, missing in ((["enriched_accounts"], "ghl_contacts"), (["intent_signals"], "enriched_accounts"),
+                               (["intent_scores"], "intent_signals")):
+        result = _materialize(demo_settings, selection, other, instance, ok=False)
+        [failure] = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+        assert f"{missing} partition {other} has never been materialized" in failure, failure
+    assert _partition(demo_settings.home, "enriched_accounts", other).empty  # nothing was written
+
+
+def test_a_day_with_an_empty_crm_is_flagged_not_failed(demo_settings, instance):
+    """Before the first contact was added the CRM really was empty: that day is empty on purpose, and says so."""
+    first = "2025-06-01"
+    result = _materialize(demo_settings, ["ghl_contacts", "rb2b_visitors", "enriched_accounts", "intent_signals"],
+                          first, instance)
+    assert _partition(demo_settings.home, "ghl_contacts", first).empty
+    meta = {e.event_specific_data.materialization.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["enriched_accounts"]["empty_inputs"].value == ["ghl_contacts"]
+    assert meta["intent_signals"]["empty_inputs"].value == ["enriched_accounts", "rb2b_visitors"]
+    warnings = [r.user_message for r in instance.all_logs(result.run_id) if r.level == logging.WARNING]
+    assert sum("ghl_contacts for 2025-06-01 was materialized with 0 rows" in w for w in warnings) == 1, warnings

@@ -247,10 +247,77 @@ def _profiles(cache: pd.DataFrame, cutoff: datetime) -> tuple[pd.DataFrame, dict
     return pd.DataFrame(rows, columns=columns), cut
 
 
+# --------------------------------------------------------------------------------------------- checks
+# Each check looks at something the asset's own code did not just guarantee: its input as read from
+# the warehouse (a leak upstream is reported, not silently filtered), or its output recomputed from
+# the JSON people read. Each returns (passed, metadata) so a test can hand it a bad frame.
+
+
+def news_after_day(enriched_accounts: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
+    """The enriched accounts' news as stored: every item dated, and published by the end of the day."""
+    late = undated = 0
+    for news in enriched_accounts["news"]:
+        for item in json.loads(news) if isinstance(news, str) else []:
+            when = published_at(item)
+            undated += when is None
+            late += when is not None and when > pd.Timestamp(cutoff)
+    return late == 0 and undated == 0, {"news_after_day": late, "news_undated": undated}
+
+
+def visits_after_day(rb2b_visitors: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
+    """The visits as stored: every one seen by the end of the day."""
+    seen = to_utc(rb2b_visitors["seen_at"]) if len(rb2b_visitors) else pd.Series(dtype="datetime64[ns, UTC]")
+    late = int((seen > pd.Timestamp(cutoff)).sum()) + int(seen.isna().sum())
+    return late == 0, {"visits_after_day_or_undated": late}
+
+
+def signals_after_day(intent_signals: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
+    """Intent signals as stored: every one published (and dated) by the end of the day."""
+    published = to_utc(intent_signals["published"]) if len(intent_signals) else pd.Series(dtype="datetime64[ns, UTC]")
+    late = int((published > pd.Timestamp(cutoff)).sum()) + int(published.isna().sum())
+    return late == 0, {"signals_after_day_or_undated": late}
+
+
+def evidence_after_day(scores: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
+    """Every contribution's evidence date, read from the contributions JSON, is on or before the day."""
+    day = cutoff.date().isoformat()
+    dates = [str(p.get("published") or "")[:10] for c in scores["contributions"] for p in json.loads(c)]
+    bad = [d for d in dates if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) or d > day]
+    return not bad, {"evidence_after_day_or_undated": len(bad), "latest_evidence": max(dates, default=None)}
+
+
+def explanation_mismatches(scores: pd.DataFrame, tolerance: float = 0.011) -> tuple[bool, dict]:
+    """Each score's contribution points add up to the score."""
+    sums = pd.Series([sum(p["points"] for p in json.loads(c)) for c in scores["contributions"]], index=scores.index,
+                     dtype="float64")
+    mismatches = int(((sums - scores["intent_score"]).abs() > tolerance).sum())
+    return mismatches == 0, {"mismatches": mismatches}
+
+
+def scores_out_of_range(scores: pd.DataFrame, cap: float) -> tuple[bool, dict]:
+    """Every score is a number in [0, min(cap, 100)]."""
+    ok = scores["intent_score"].between(0, min(cap, 100.0))
+    return bool(ok.all()), {"out_of_range": int((~ok).sum())}
+
+
+def duplicate_domains(frame: pd.DataFrame) -> tuple[bool, dict]:
+    """One row per account."""
+    duplicates = int(frame["domain"].duplicated().sum()) + int(frame["domain"].isna().sum())
+    return duplicates == 0, {"duplicate_or_missing_domains": duplicates}
+
+
+def _check(name: str, result: tuple[bool, dict]) -> dg.AssetCheckResult:
+    passed, metadata = result
+    return dg.AssetCheckResult(check_name=name, passed=bool(passed), metadata=metadata)
+
+
 @dg.asset(
     group_name="scout", kinds={"duckdb"}, deps=["directives"],
-    check_specs=[dg.AssetCheckSpec("confidence_in_range", asset="intent_signals"),
-                 dg.AssetCheckSpec("no_future_signals", asset="intent_signals")],
+    check_specs=[
+        dg.AssetCheckSpec("confidence_in_range", asset="intent_signals"),
+        dg.AssetCheckSpec("no_future_signals", asset="intent_signals",
+                          description="The inputs as stored: enriched news and visits all dated on or before the day."),
+    ],
     **PARTITIONED,
 )
 def intent_signals(
@@ -261,6 +328,7 @@ def intent_signals(
     from revops_assets.scoring.intent_score import visits_to_signals
 
     cutoff = as_of(context)
+    empty_inputs = require_inputs(context, {"enriched_accounts": enriched_accounts, "rb2b_visitors": rb2b_visitors})
     hot_pages = load_directives(revops.settings.directives_dir).lead_processing.intent.hot_pages
     items = [(row.domain, n) for row in enriched_accounts.itertuples() for n in json.loads(row.news or "[]")]
     items = [(d, n) for d, n in items if n.get("published") and n["published"] <= cutoff.date().isoformat()]
@@ -284,10 +352,12 @@ def intent_signals(
     yield dg.Output(df, metadata=table_metadata(
         df, ["domain", "type", "confidence", "published", "evidence"],
         by_type=dg.MetadataValue.json(df["type"].value_counts().to_dict()),
+        empty_inputs=dg.MetadataValue.json(empty_inputs),
     ))
     yield dg.AssetCheckResult(check_name="confidence_in_range", passed=bool(df["confidence"].between(0, 1).all()))
-    late = int((df["published"] > cutoff).sum())
-    yield dg.AssetCheckResult(check_name="no_future_signals", passed=late == 0, metadata={"published_after_day": late})
+    news_ok, news_meta = news_after_day(enriched_accounts, cutoff)
+    visits_ok, visits_meta = visits_after_day(rb2b_visitors, cutoff)
+    yield _check("no_future_signals", (news_ok and visits_ok, news_meta | visits_meta))
 
 
 @dg.asset(
@@ -295,7 +365,10 @@ def intent_signals(
     check_specs=[
         dg.AssetCheckSpec("score_in_range", asset="intent_scores"),
         dg.AssetCheckSpec("explanation_adds_up", asset="intent_scores"),
-        dg.AssetCheckSpec("no_future_evidence", asset="intent_scores"),
+        dg.AssetCheckSpec("no_future_evidence", asset="intent_scores",
+                          description="The input signals as stored and every evidence date in the contributions "
+                                      "are on or before the day."),
+        dg.AssetCheckSpec("one_row_per_domain", asset="intent_scores"),
     ],
     **PARTITIONED,
 )
@@ -305,23 +378,23 @@ def intent_scores(context: dg.AssetExecutionContext, intent_signals: pd.DataFram
 
     rules = load_directives(revops.settings.directives_dir).lead_processing.intent
     cutoff = as_of(context)
+    empty_inputs = require_inputs(context, {"intent_signals": intent_signals})
     scores = score_intent(intent_signals, as_of=cutoff.date(), weights=rules.weights,
                           half_life_days=rules.half_life_days, cap=rules.cap)
     scores = scores.sort_values(["intent_score", "domain"], ascending=[False, True]).reset_index(drop=True)
     scores["snapshot_date"] = pd.Timestamp(context.partition_key)
-    contributions = [json.loads(c) for c in scores["contributions"]]
-    sums = pd.Series([round(sum(p["points"] for p in c), 6) for c in contributions], index=scores.index)
-    latest = max((p["published"] for c in contributions for p in c if p.get("published")), default=None)
     yield dg.Output(scores, metadata=table_metadata(
         scores, ["domain", "intent_score", "contributions"],
         distribution=histogram_md(scores["intent_score"], [0, 10, 20, 40, 60, 80, 100], "intent"),
         mean_score=float(scores["intent_score"].mean()) if len(scores) else 0.0,
+        empty_inputs=dg.MetadataValue.json(empty_inputs),
     ))
-    yield dg.AssetCheckResult(check_name="score_in_range", passed=bool(scores["intent_score"].between(0, rules.cap).all()))
-    mismatch = int((abs(sums - scores["intent_score"]) > 0.011).sum())
-    yield dg.AssetCheckResult(check_name="explanation_adds_up", passed=mismatch == 0, metadata={"mismatches": mismatch})
-    future = latest is not None and str(latest)[:10] > cutoff.date().isoformat()
-    yield dg.AssetCheckResult(check_name="no_future_evidence", passed=not future, metadata={"latest_evidence": str(latest)})
+    yield _check("score_in_range", scores_out_of_range(scores, rules.cap))
+    yield _check("explanation_adds_up", explanation_mismatches(scores))
+    inputs_ok, inputs_meta = signals_after_day(intent_signals, cutoff)
+    evidence_ok, evidence_meta = evidence_after_day(scores, cutoff)
+    yield _check("no_future_evidence", (inputs_ok and evidence_ok, inputs_meta | evidence_meta))
+    yield _check("one_row_per_domain", duplicate_domains(scores))
 
 
 SCOUT_ASSETS = [enriched_accounts, intent_signals, intent_scores]
