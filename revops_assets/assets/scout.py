@@ -169,7 +169,8 @@ def enriched_accounts(
 
     profiles, cut = _profiles(cache, cutoff)
     df = accounts.merge(profiles, on="domain", how="left")
-    df["employee_count"] = df["employee_count"].fillna(df.pop("exa_employees"))
+    # numbers both (a day with no profile leaves an all-None object column): no silent downcast
+    df["employee_count"] = pd.to_numeric(df["employee_count"]).fillna(pd.to_numeric(df.pop("exa_employees"), errors="coerce"))
     df["facts"] = df["facts"].where(df["facts"].notna(), "[]")
     df["news"] = df["news"].where(df["news"].notna(), "[]")
     df["research_error"] = df["domain"].map(failures).astype("string")  # text even on a day with no failure
