@@ -8,12 +8,18 @@ How a type fires, per text:
 1. Each type has weighted *positive* patterns (verb + object shapes, e.g. "raises <money>",
    "to hire <number> <job noun>", "names <person> <title>", "launches <thing>"). All patterns of a
    type are one precompiled alternation; every match gets its pattern's weight.
+   Also accepted: "in talks to raise new funding", "raising at a $10 billion valuation", titles of
+   the form "<function> chief" ("named finance chief"), and "enters public beta".
 2. *Local* penalties on each match: a negation/hedge in the 40 characters before it or inside it
    ("failed to raise", "denies", "no plans to", "delays launch of"), a retrospective clause
    ("which raised ... in 2019", "after launching"; an explicit year before the ``published`` year),
    or a non-product object after a launch verb ("launches probe", "unveils robotaxi timeline",
    "releases root cause analysis", "unveils record revenue"; not when a product noun follows, as in
-   "analysis tool"), or the bare noun "launch" followed by timing ("promises launch next year").
+   "analysis tool"; up to four filler words, "launches $10 billion takeover bid", "rolls out price
+   increase", "launches legal action", "releases emissions data"), or the bare noun "launch"
+   followed by timing ("promises launch next year"). A launch verb whose subject is a regulator,
+   government, court, union, workers or shareholders ("SEC launches ...", "Unions launch ...") never
+   fires, nor does a stock-market "debut" ("shares soar in NYSE debut", "debuts on Nasdaq").
    Funding money raised *for a fund* is an investor's own fund ("raises $1 billion for new venture
    fund", "$50 million seed fund"), and money after an IPO/listing mention is the listing's
    ("prices IPO ..., raising $660 million"); neither counts. A valuation alone is not a round: it
@@ -26,7 +32,12 @@ How a type fires, per text:
    verb appearing *before* the match damps funding, hiring and product_launch (the headline is
    about the deal: "Salesforce to acquire Slack for $27.7 billion"). Earnings phrasing never fires
    because no positive pattern accepts it ("raises full-year guidance" has no money after "raises").
-4. confidence = best match weight x penalties (+0.05 when two or more patterns agree), and the type
+   Hiring that fell is a statistic ("hiring of new graduates has fallen 50%"), and "hiring managers"
+   are a role. A "said it had raised" is reported speech about today's round, not a retrospective.
+4. "Apple announces Apple Intelligence at WWDC": a lower-case "announces" followed by a capitalised
+   name and then only an event ("at"), a scope ("for", "with"), a purpose ("to build") or the end is a
+   launch (0.6) -- read case-sensitively, and only when no other type fired.
+5. confidence = best match weight x penalties (+0.05 when two or more patterns agree), and the type
    fires when confidence >= ``THRESHOLD``.
 
 Decisions: a departure without a named successor IS a ``leadership_change`` ("CEO steps down"),
@@ -67,13 +78,16 @@ _JOB_NOUN = (
     r"(?:jobs?|workers?|employees|staff(?:ers)?|people|engineers?|roles?|positions?|hires|\w*people|"
     r"bankers|researchers|freshers|graduates|nurses|drivers|developers|interns|specialists|reps|"
     r"representatives|scientists|technicians|recruits|professionals|associates|analysts|designers|"
-    r"consultants|team\s+members|headcount)"
+    r"consultants|team\s+members|headcount|tutors|trainers|annotators|contractors|teachers|pilots|mechanics|"
+    r"operators|programmers|coders|apprentices|cashiers|clerks)"
 )
 _QTY = r"(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|an?\s+additional\s+|some\s+)?(?:\d[\d,.]*\s?k?|hundreds|thousands|dozens|tens\s+of\s+thousands)"
 _TITLE = (
     r"(?:co-?)?(?:ceo|cfo|cto|coo|cro|cmo|cio|ciso|cpo|chro|chief\s+[\w&-]+(?:\s+[\w&-]+)?\s+officer|"
     r"chief\s+executive|president|chair(?:man|woman|person)?|executive\s+chair|(?:executive\s+|senior\s+)?vice\s+president|"
-    r"svp|evp|vp|general\s+counsel|managing\s+director|head\s+of\s+[\w&-]+|board\s+of\s+directors)"
+    r"svp|evp|vp|general\s+counsel|managing\s+director|head\s+of\s+[\w&-]+|board\s+of\s+directors|"
+    r"(?:finance|financial|technology|marketing|operating|operations|product|revenue|people|legal|security|"
+    r"information|data|ai|digital|commercial|strategy|sales|investment|risk|compliance)\s+chief)"
 )
 _LAUNCH_VERB = (
     r"(?:launch(?:es|ed|ing)?|unveil(?:s|ed|ing)?|introduc(?:es|ed|ing|e)|debut(?:s|ed|ing)?|"
@@ -94,6 +108,8 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\bat\s+an?\s+{_MONEY}\s+valuation\b|\bat\s+{_MONEY}\s+valuation\b|\bvalu(?:ing|ed)\s+(?:the\s+\w+\s+|it\s+)?at\s+{_MONEY}", 0.4),
         (rf"\binvest(?:s|ing|ment)?\s+(?:of\s+)?(?:up\s+to\s+|as\s+much\s+as\s+|an\s+additional\s+)?{_MONEY}\s+in(?:to)?\s+(?:[\w-]+\s+){{0,3}}?(?:startup|company|maker|developer|firm|scale-?up)\b", 0.8),
         (r"\brais(?:es|ed|e|ing)\s+(?:new\s+|fresh\s+|more\s+)?(?:funds|capital|money)\b", 0.75),
+        (r"\brais(?:es|ed|e|ing)\s+(?:(?:a|new|fresh|more|additional)\s+)?(?:funding|financing|round)\b", 0.75),
+        (rf"\brais(?:es|ed|e|ing)\s+(?:money\s+|funds\s+|capital\s+)?at\s+(?:an?\s+)?(?:near|nearly|about|around|close\s+to|more\s+than|over)?\s*{_MONEY}\s+valuation\b", 0.8),
         (rf"\b(?:gets?|got|receiv(?:es|ed|e)|attracts?|attracted|draws?|drew|wins?|won)\s+(?:a\s+|an\s+|up\s+to\s+)?{_MONEY}\s+(?:(?:[\w-]+\s+){{0,2}}?(?:investment|funding|financing|round)|from)\b", 0.8),
     ],
     "hiring": [
@@ -105,7 +121,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:campus|mass|seasonal|aggressive)\s+hiring\b", 0.75),
         (r"\b(?:open\s+roles|open\s+positions|new\s+roles|job\s+openings\s+at)\b", 0.7),
         (r"\b(?:doubl|tripl|grow|expand|increas|boost|scal)\w*\s+(?:up\s+)?(?:its\s+|our\s+|their\s+)?(?:[\w&-]+\s+){0,2}?(?:headcount|workforce|team|teams|staff|sales\s+force)\b", 0.75),
-        (rf"\bhiring\s+(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.75),
+        (rf"\bhiring\s+(?!managers?\b|practices\b|process\w*\b)(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.75),
         (r"\bheadcount\s+(?:grows|grew|rises|rose|jumps|jumped|climbs|up)\b", 0.7),
     ],
     "leadership_change": [
@@ -122,7 +138,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
     "product_launch": [
         (rf"\b{_LAUNCH_VERB}\b", 0.8),
         (r"\b(?:is|are)\s+now\s+(?:generally\s+)?available\b|\bnow\s+generally\s+available\b|\bgeneral\s+availability\b|\bgoes\s+ga\b", 0.85),
-        (r"\b(?:in|into)\s+(?:public|open|private)\s+beta\b", 0.7),
+        (r"\b(?:in|into)\s+(?:public|open|private)\s+beta\b|\benter(?:s|ed|ing)?\s+(?:public\s+|open\s+|private\s+|limited\s+)?beta\b", 0.7),
         (r"\bannounc\w+\s+(?:the\s+|a\s+|its\s+)?new\s+(?:[\w-]+\s+){0,3}?(?:product|platform|feature|app|model|service|tool|solution|suite|version|device)\b", 0.75),
     ],
 }
@@ -135,22 +151,69 @@ _NEGATION = re.compile(
     _F,
 )
 _RETRO = re.compile(r"\b(?:which|who|after|having|previously|once|last|had|since)\b[^.;]{0,12}$", _F)
+_REPORTED = re.compile(r"\bsaid\b[^.;]{0,25}\b(?:it|they|the\s+company)\s+(?:had|has)\s*$", _F)
 _TALKS = re.compile(r"\b(?:in\s+talks|seeks?|seeking|looking|reportedly|in\s+discussions|considering|exploring)\b", _F)
 _YEAR = re.compile(r"\b(?:in|since|back\s+in)\s+((?:19|20)\d\d)\b", _F)
+_PRODUCT_NOUN = (
+    r"(?:platform|tool|app|model|service|product|feature|suite|api|assistant|agent|software|solution|engine|"
+    r"dashboard|device|chip|phone|card|account|browser)s?\b"
+)
+# What follows a launch verb when the thing launched is not a product: up to four filler words (none of
+# them a product noun: "launches an app for investigation teams" is a product, though one may modify the
+# noun: "unveils record services revenue"), then a non-product
+# noun not itself followed by a product noun ("review tool", "data platform" are products).
 _LAUNCH_NONPRODUCT = re.compile(
-    r"\s*(?:an?\s+|its\s+|the\s+|new\s+|formal\s+|internal\s+|own\s+|[$€£¥₹]?[\w.,-]+\s+){0,3}?"
-    r"(?:investigations?|probes?|inquir\w+|review|lawsuits?|suits?|bids?|takeover|tender|offer|ipo|campaign\s+against|"
-    r"search\s+for|strikes?|attacks?|appeals?|audit|restructuring|layoffs?|job\s+cuts|cost[- ]cutting|plans?\s+to|"
-    r"statements?|results|earnings|figures|report|hiring|recruit\w*|fund\b|buyback|share\s+repurchase|dividend|"
+    rf"\s*(?:(?!{_PRODUCT_NOUN})(?:an?\s+|its\s+|the\s+|new\s+|formal\s+|internal\s+|own\s+|[$€£¥₹]?[\w.,'-]+\s+)){{0,4}}?"
+    rf"(?:{_PRODUCT_NOUN}\s+)?"
+    r"(?:investigations?|probes?|inquir\w+|review|lawsuits?|suits?|legal\s+(?:action|challenge|case|proceedings|fight)|"
+    r"(?:court\s+)?challenge|proceedings|complaints?|bids?|takeover|tender|offer|ipo|listing|share\s+sale|"
+    r"public\s+offering|rights\s+issue|bond\s+sale|campaigns?|search\s+for|strikes?|walkouts?|protests?|"
+    r"attacks?|appeals?|audit|restructuring|overhaul|shake-?up|layoffs?|job\s+cuts|cost[- ]cutting|plans?\s+to|"
+    r"statements?|results|earnings|figures|report|survey|(?:data|numbers|statistics)(?=\s*(?:$|[,.;:]|\s+(?:on|for|from|about|showing|that|which|as|after|in|to)\b))|hiring|recruit\w*|fund\b|"
+    r"buyback|share\s+repurchase|dividend|prices?|price\s+(?:increase|hike|rise)s?|fees?|surcharges?|"
     r"from\s+prison|hostages?|missiles?|bill|legislation|law|tariffs?|measures|rules|regulations?|strategy|"
-    r"roadmap|budget|forecast|guidance|outlook|proposal|warning|recalls?|crackdown|plans?|timelines?|schedule|"
-    r"analysis|findings|details|revenue|sales|profits?|losses|partnerships?|alliance|agreement)\b"
+    r"roadmap|budget|forecast|guidance|outlook|targets|proposals?|warning|recalls?|crackdown|plans?|"
+    r"timelines?|schedule|analysis|findings|details|revenue|sales|profits?|losses|partnerships?|alliance|"
+    r"agreement)\b"
     r"(?!\s+(?:platform|tool|app|model|service|product|feature|suite|api|assistant|agent|software|solution|engine|"
     r"dashboard|device)s?\b)",
     _F,
 )
+# Who launches: regulators, governments, courts, unions, workers and shareholders launch probes, cases,
+# strikes and campaigns, never products ("FTC launches ...", "EU launches ...", "Unions launch ...").
+_NONCOMPANY_ACTOR = re.compile(
+    r"\b(?:sec|ftc|doj|fcc|fda|cma|eu|european\s+commission|regulators?|watchdogs?|authorities|government|"
+    r"ministry|(?:labou?r|justice|commerce|treasury|energy|defen[cs]e|health|state)\s+department|department\s+of|"
+    r"police|prosecutors?|attorneys?\s+general|courts?|judges?|lawmakers|senators?|congress|parliament|"
+    r"unions?|workers|employees|activists?|shareholders|central\s+bank|federal\s+reserve|fed|ecb|imf|"
+    r"bank\s+of\s+(?:england|japan|canada|korea|france|italy|spain)|white\s+house)\b[^.;:]{0,30}$",
+    _F,
+)
+# "debut" on a stock market is a listing, not a product ("Reddit shares soar 48% in NYSE debut")
+_MARKET_DEBUT = re.compile(
+    r"\b(?:nyse|nasdaq|stock\s+market|market|trading|exchange|shares?|stock|ipo|listing|public)\b[^.;]{0,25}$",
+    _F,
+)
+_MARKET_DEBUT_AFTER = re.compile(
+    r"\s+(?:on\s+(?:the\s+)?(?:nyse|nasdaq|stock|market|exchange|lse|tsx|asx|[\w-]+\s+(?:stock\s+)?exchange)|"
+    r"as\s+a\s+public\s+company|at\s+[$€£¥₹])",
+    _F,
+)
 # the bare noun "launch" with a date/timing after it is a promise, not a release ("promises launch next year")
 _LAUNCH_NOUN_TIMING = re.compile(r"\s+(?:next|later|this|soon|by|date|window|timeline)\b|\s+in\s+(?:19|20)\d\d\b|\s*$", _F)
+# "Apple announces Apple Intelligence at WWDC": announces + a capitalised name (case-sensitive, original
+# text) and nothing after it but an event, a purpose or the end. Used only when no other type fired and the
+# verb is lower-case (in a Title Case headline "Announces" is capitalised too and a name says nothing).
+_ANNOUNCE_NAME = re.compile(
+    r"\bannounc(?:es|ed|ing)\s+"
+    r"(?!(?:Q[1-4]|H[12]|FY\d*|Series|Fiscal|First|Second|Third|Fourth|Full|Quarter|Annual|Board|CEO|CFO|COO|CTO|"
+    r"Chief|President|Chair\w*|Mr|Ms|Mrs|Dr|Sir|Dame|Plans?|Layoffs?|Results|Earnings|Agreement|Partnership|"
+    r"Merger|Acquisition|Dividend|Buyback|IPO|US|UK|EU)\b)"
+    r"(?:[A-Z][\w.+-]*|\d[\w.]*)(?:\s+(?:[A-Z][\w.+-]*|\d[\w.]*)){0,3}"
+    r"(?=\s*$|\s+(?:at|for|with)\s|\s+to\s+(?:build|help|let|make|power|bring|automate|speed|simplify|run|"
+    r"create|manage|detect|rival|compete|take\s+on)\b)"
+)
+_ANNOUNCE_NAME_WEIGHT = 0.6
 _VALUATION = re.compile(r"\bvalu(?:ed|ation|ing)\b", _F)
 # money raised *for a fund* is an investor raising its own fund, not a company's round
 _OWN_FUND = re.compile(
@@ -171,7 +234,9 @@ _HIRING_FREEZE = re.compile(
     r"\b(?:paus\w*|freez\w*|froze|halt\w*|slow\w*|stop\w*|suspend\w*|curb\w*|limit\w*|reduc\w*|cut\w*\s+back\s+on|"
     r"pull\w*\s+back\s+on|scal\w*\s+back(?:\s+on)?|end\w*|cancel\w*)\s+(?:[\w-]+\s+){0,2}?hiring\b|"
     r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b|"
-    r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b",
+    r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b|"
+    r"\bhiring\b[^.;]{0,40}?\b(?:has\s+|have\s+)?(?:fell|fallen|falls|drops?|dropped|declin\w+|slump\w*|plung\w+|"
+    r"shr[iau]nk\w*|tumbl\w+|sank|sinks|lowest|weak\w+|cool\w*|stall\w*)\b",
     _F,
 )
 _LAYOFF = re.compile(
@@ -198,11 +263,13 @@ _COMPILED: dict[str, tuple[re.Pattern[str], tuple[float, ...]]] = {t: _compile(p
 # would fire -- tests check gated and ungated results agree on the dev set.
 _GATES: dict[str, tuple[str, ...]] = {
     "funding": ("$", "€", "£", "¥", "₹", "million", "billion", "crore", "lakh", "usd", "eur", "gbp", "inr", "rs",
-                "seed", "series", "round", "valu", "funds", "capital", "money"),
+                "seed", "series", "round", "valu", "funds", "funding", "financing", "capital", "money"),
     "hiring": ("hir", "recruit", "job", "worker", "employ", "staff", "people", "engineer", "role", "position",
                "headcount", "workforce", "team", "banker", "researcher", "fresher", "graduate", "nurse", "driver",
                "developer", "intern", "specialist", "reps", "representative", "scientist", "technician",
-               "professional", "associate", "analyst", "designer", "consultant", "sales force"),
+               "professional", "associate", "analyst", "designer", "consultant", "sales force", "tutor", "trainer",
+               "annotator", "contractor", "teacher", "pilot", "mechanic", "operator", "programmer", "coder",
+               "apprentice", "cashier", "clerk"),
     "leadership_change": ("ceo", "cfo", "cto", "coo", "cro", "cmo", "cio", "ciso", "cpo", "chro", "chief", "president",
                           "chair", "vp", "counsel", "director", "head of", "board", "to lead", "to head", "to run",
                           "to oversee"),
@@ -233,8 +300,8 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
         if _NEGATION.search(before) or (kind == "leadership_change" and _NEGATION.search(m.group())):
             continue
         if kind in ("funding", "product_launch") and _RETRO.search(before) and not (
-            kind == "funding" and _VALUATION.search(before)  # "valued at $2 billion after raising ..." is today's round
-        ):
+            kind == "funding" and (_VALUATION.search(before) or _REPORTED.search(before))
+        ):  # "valued at $2 billion after raising ..." and "said it had raised ..." are today's round
             w *= 0.4
         if kind in ("funding", "product_launch") and year is not None:
             after = _YEAR.search(text, end, min(len(text), end + 40))
@@ -243,7 +310,11 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
         if kind == "funding" and _TALKS.search(before):
             w *= 0.8
         if kind == "product_launch" and m.lastgroup == "p0" and (
-            _LAUNCH_NONPRODUCT.match(text, end) or (m.group() == "launch" and _LAUNCH_NOUN_TIMING.match(text, end))
+            _LAUNCH_NONPRODUCT.match(text, end)
+            or (m.group() == "launch" and _LAUNCH_NOUN_TIMING.match(text, end))
+            or _NONCOMPANY_ACTOR.search(text, max(0, start - 50), start)
+            or (m.group().startswith("debut") and (_MARKET_DEBUT.search(text, max(0, start - 40), start)
+                                                   or _MARKET_DEBUT_AFTER.match(text, end)))
         ):
             continue
         if kind == "funding" and (_OWN_FUND.match(text, end) or _IPO.search(text, 0, start)):
@@ -270,6 +341,21 @@ def _global_penalty(kind: str, text: str, span_start: int) -> float:
     return 1.0
 
 
+def _announced_name(text: str, low: str) -> Signal | None:
+    """The case-sensitive "announces <Name>" launch shape (see ``_ANNOUNCE_NAME``)."""
+    if "announc" not in low or len(text) != len(low):
+        return None
+    m = _ANNOUNCE_NAME.search(text)
+    if m is None or _NEGATION.search(low, max(0, m.start() - 40), m.start()) or _NONCOMPANY_ACTOR.search(
+        low, max(0, m.start() - 50), m.start()
+    ):
+        return None
+    verb_end = low.index(" ", m.start()) if " " in low[m.start() :] else m.end()
+    if _LAUNCH_NONPRODUCT.match(low, verb_end) or _ACQUISITION.search(low, 0, m.start()):
+        return None
+    return Signal("product_launch", _ANNOUNCE_NAME_WEIGHT, m.group())
+
+
 def _classify_lower(text: str, low: str, year: int | None, gated: bool = True) -> list[Signal]:
     out: list[Signal] = []
     for kind in TYPES:
@@ -284,6 +370,10 @@ def _classify_lower(text: str, low: str, year: int | None, gated: bool = True) -
             # lower() keeps offsets for almost all text; fall back to the lower-cased span if not
             matched = text[start : start + len(span)] if len(text) == len(low) else span
             out.append(Signal(kind, round(conf, 3), matched))
+    if not out:
+        named = _announced_name(text, low)
+        if named is not None:
+            out.append(named)
     out.sort(key=lambda s: -s.confidence)
     return out
 
