@@ -350,8 +350,7 @@ def _announced_name(text: str, low: str) -> Signal | None:
         low, max(0, m.start() - 50), m.start()
     ):
         return None
-    verb_end = low.index(" ", m.start()) if " " in low[m.start() :] else m.end()
-    if _LAUNCH_NONPRODUCT.match(low, verb_end) or _ACQUISITION.search(low, 0, m.start()):
+    if _ACQUISITION.search(low, 0, m.start()):  # "announces Wiz deal": a deal, not a product
         return None
     return Signal("product_launch", _ANNOUNCE_NAME_WEIGHT, m.group())
 
