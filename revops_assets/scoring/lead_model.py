@@ -394,11 +394,11 @@ def fit_lead_model(
         return prior(f"rule prior: the time-ordered split ({cut} train / {len(y_va)} validation) "
                      "leaves a slice with one class, so the model cannot be shown to beat the prior")
     cal = _fit_calibrated(X_all[:cut], y_tr)
-    metrics = _metrics(y_va, cal.predict_proba(X_all[cut:])[:, 1]) | {"n_train": float(cut)}
-    prior_metrics = _metrics(y_va, rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy())
-    gain = auc_gain_lower_bound(y_va, cal.predict_proba(X_all[cut:])[:, 1],
-                                rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy())
-    metrics["auc_gain_p05"] = gain
+    p_model = cal.predict_proba(X_all[cut:])[:, 1]
+    p_prior = rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy()
+    metrics = _metrics(y_va, p_model) | {"n_train": float(cut)}
+    prior_metrics = _metrics(y_va, p_prior)
+    gain = metrics["auc_gain_p05"] = auc_gain_lower_bound(y_va, p_model, p_prior)
     versus = (f"model AUC {metrics['auc']:.3f} vs rule prior AUC {prior_metrics['auc']:.3f} "
               f"on the {len(y_va)} latest outcomes, 5% bootstrap bound of the gain {gain:+.3f}")
     if not metrics["auc"] > prior_metrics["auc"]:
