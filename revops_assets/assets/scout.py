@@ -265,17 +265,21 @@ def news_after_day(enriched_accounts: pd.DataFrame, cutoff: datetime) -> tuple[b
     return late == 0 and undated == 0, {"news_after_day": late, "news_undated": undated}
 
 
+def _dated_after_or_undated(stamps: pd.Series, cutoff: datetime) -> int:
+    """How many timestamps are missing or later than ``cutoff``."""
+    when = to_utc(stamps) if len(stamps) else pd.Series(dtype="datetime64[ns, UTC]")
+    return int((when > pd.Timestamp(cutoff)).sum()) + int(when.isna().sum())
+
+
 def visits_after_day(rb2b_visitors: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
     """The visits as stored: every one seen by the end of the day."""
-    seen = to_utc(rb2b_visitors["seen_at"]) if len(rb2b_visitors) else pd.Series(dtype="datetime64[ns, UTC]")
-    late = int((seen > pd.Timestamp(cutoff)).sum()) + int(seen.isna().sum())
+    late = _dated_after_or_undated(rb2b_visitors["seen_at"], cutoff)
     return late == 0, {"visits_after_day_or_undated": late}
 
 
 def signals_after_day(intent_signals: pd.DataFrame, cutoff: datetime) -> tuple[bool, dict]:
     """Intent signals as stored: every one published (and dated) by the end of the day."""
-    published = to_utc(intent_signals["published"]) if len(intent_signals) else pd.Series(dtype="datetime64[ns, UTC]")
-    late = int((published > pd.Timestamp(cutoff)).sum()) + int(published.isna().sum())
+    late = _dated_after_or_undated(intent_signals["published"], cutoff)
     return late == 0, {"signals_after_day_or_undated": late}
 
 
