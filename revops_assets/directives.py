@@ -149,9 +149,10 @@ class GhostRules(_Strict):
                 seen[key(name)] = i
         known = self.stages if self.stages is not None else list(sample_stages())
         where = "ghosts.stages" if self.stages is not None else "the sample pipeline (declare yours under ghosts.stages)"
+        known_keys = {key(k) for k in known}
         given: dict[str, str] = {}
         for name in self.stall_days_by_stage:
-            if key(name) not in {key(k) for k in known}:
+            if key(name) not in known_keys:
                 raise _FieldError(("stall_days_by_stage", name), f"unknown stage {name!r}; stages of {where}: {known}")
             if key(name) in given:
                 raise _FieldError(("stall_days_by_stage", name),
