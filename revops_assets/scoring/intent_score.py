@@ -94,7 +94,8 @@ def signals_from_account_columns(accounts: pd.DataFrame, as_of: date | datetime 
     Visit counts become one ``website_activity`` signal each for pricing and other pages, with
     confidence ``1 - (1 - heat) ** n`` (the noisy-or of n visits) dated 15 days before ``as_of``.
     Rows come account by account (in the frame's order), so one account's signals are adjacent,
-    which :func:`score_intent` turns into fewer string hashes.
+    which :func:`score_intent` turns into fewer string hashes; the extra ``account`` column (the
+    row's position in ``accounts``) lets it skip hashing domains altogether (its ``domains``).
     """
     ts = _as_of_ts(as_of)
     n = len(accounts)
@@ -127,6 +128,7 @@ def signals_from_account_columns(accounts: pd.DataFrame, as_of: date | datetime 
         "published": published.view("datetime64[ns]"),
         "evidence_url": np.full(len(pos), None, dtype=object),
         "evidence": np.full(len(pos), None, dtype=object),
+        "account": row,  # position in ``accounts``: score_intent(..., domains=accounts["domain"]) needs no string join
     })
 
 
@@ -143,6 +145,31 @@ def _days_to_ns(days: np.ndarray) -> np.ndarray:
     """Float days -> int64 ns exactly as ``pd.to_timedelta(days, unit="D")`` rounds them."""
     base = days.astype(np.int64)
     return base * 86_400_000_000_000 + (np.round(days - base, 13) * 86_400_000_000_000).astype(np.int64)
+
+
+def _positions(account: pd.Series, n: int) -> np.ndarray:
+    """Account positions as int64, anything not in ``0..n-1`` (NA, negative, too large) -> -1."""
+    if pd.api.types.is_integer_dtype(account.dtype) and not isinstance(account.dtype, pd.api.extensions.ExtensionDtype):
+        pos = account.to_numpy().astype(np.int64, copy=False)
+    else:
+        num = pd.to_numeric(account, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        pos = np.where(np.isfinite(num) & (num == np.floor(num)), num, -1).astype(np.int64)
+    return np.where((pos >= 0) & (pos < n), pos, -1)
+
+
+def _cell_sums(g: np.ndarray, values: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sum of ``values`` per occupied cell, the occupied cells ascending) for cell ids ``g``; each
+    sum adds its rows in row order, as ``np.bincount`` does. Account-major input (``g``
+    non-decreasing) is summed run by run; otherwise over all ``n_cells`` and the occupied ones picked."""
+    if len(g) and not (g[1:] >= g[:-1]).all():
+        occupied = np.zeros(n_cells, dtype=bool)
+        occupied[g] = True
+        cells = np.flatnonzero(occupied)
+        return np.bincount(g, weights=values, minlength=n_cells)[cells], cells
+    head = np.empty(len(g), dtype=bool)
+    head[:1] = True
+    np.not_equal(g[1:], g[:-1], out=head[1:])
+    return np.bincount(np.cumsum(head) - 1, weights=values, minlength=int(head.sum())), g[head]
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
@@ -204,6 +231,7 @@ def score_intent(
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     cap: float = 100.0,
     with_contributions: bool = True,
+    domains: pd.Series | np.ndarray | list | None = None,
 ) -> pd.DataFrame:
     """Intent score per domain as of ``as_of`` -> DataFrame[domain, intent_score, contributions].
 
@@ -212,6 +240,13 @@ def score_intent(
     ``contributions`` is a JSON list of {type, points, evidence_url, published (ISO date)}, strongest
     first; ``with_contributions=False`` skips building it (column of ``None``) for bulk scoring.
     Unknown types, missing confidence and signals published after ``as_of`` are ignored.
+
+    ``domains`` (e.g. ``accounts["domain"]``) keys signals by account position instead of domain
+    text: ``signals["account"]`` is each signal's position in ``domains`` (as
+    :func:`signals_from_account_columns` emits it; NA or out of range is ignored, ``signals["domain"]``
+    is not read), and the result has one row per entry of ``domains``, in its order, accounts with no
+    signal at 0.0 / ``"[]"``. Same figures as the domain path, without hashing a string per signal
+    (the costliest step of bulk scoring).
     """
     if half_life_days <= 0:
         raise ValueError("half_life_days must be positive")
@@ -220,11 +255,18 @@ def score_intent(
     cutoff_ns = (ts.normalize() + pd.Timedelta(days=1)).value  # everything published on as_of counts
     as_of_ns = ts.normalize().value
 
-    dom_codes, dom_uniques = _factorize_runs(signals["domain"])
+    if domains is None:
+        dom_codes, dom_uniques = _factorize_runs(signals["domain"])
+    else:
+        dom_uniques = np.array(domains, dtype=object)  # a copy: the result must not share the caller's
+        dom_codes = _positions(signals["account"], len(dom_uniques))
     n_dom = len(dom_uniques)
     type_names = list(weights)
     n_types = len(type_names)
-    t_codes, t_uniques = pd.factorize(signals["type"], use_na_sentinel=True)
+    if isinstance(signals["type"].dtype, pd.CategoricalDtype):  # the adapters' output: no hashing
+        t_codes, t_uniques = signals["type"].cat.codes.to_numpy(), signals["type"].cat.categories
+    else:
+        t_codes, t_uniques = pd.factorize(signals["type"], use_na_sentinel=True)
     remap = np.array([type_names.index(u) if u in type_names else -1 for u in t_uniques] + [-1], dtype=np.int64)
     type_codes = remap[t_codes]  # unknown types and NA -> -1
     conf = pd.to_numeric(signals["confidence"], errors="coerce").to_numpy(dtype="float64")
@@ -232,23 +274,28 @@ def score_intent(
     nat = np.iinfo(np.int64).min
     keep = (dom_codes >= 0) & (type_codes >= 0) & ~np.isnan(conf) & (pub_ns != nat) & (pub_ns < cutoff_ns)
     idx = np.flatnonzero(keep)
+    every = len(idx) == len(keep)  # the usual bulk case: no gathers
 
-    d, t = dom_codes[idx].astype(np.int64), type_codes[idx]
-    age_days = np.maximum(as_of_ns - pub_ns[idx], 0) / 86_400e9
-    s = np.clip(conf[idx], 0.0, 1.0) * np.exp2(-age_days / half_life_days)
+    d = dom_codes.astype(np.int64, copy=False) if every else dom_codes[idx].astype(np.int64)
+    t = type_codes if every else type_codes[idx]
+    age_days = np.maximum(as_of_ns - (pub_ns if every else pub_ns[idx]), 0) / 86_400e9
+    s = np.clip(conf if every else conf[idx], 0.0, 1.0) * np.exp2(-age_days / half_life_days)
     w_type = np.asarray([weights[k] for k in type_names], dtype="float64")
 
-    # a type's points: weight * (1 - prod(1 - s)), the product as a sum of logs per (domain, type);
-    # order-free, so the scores need no sort
+    # a type's points: weight * (1 - prod(1 - s)), the product as a sum of logs per (domain, type)
+    # cell; order-free, so the scores need no sort. Only cells holding a signal are turned into
+    # points and added up per domain, in type order: the same floats as summing all n_dom * n_types
+    # cells (an empty cell adds an exact zero), without touching the empty ones.
     g = d * n_types + t
     with np.errstate(divide="ignore"):
         log_keep = np.log1p(-s)  # -inf for s == 1: that type scores its full weight
-    type_pts = -np.expm1(np.bincount(g, weights=log_keep, minlength=n_dom * n_types)).reshape(n_dom, n_types) * w_type
-    total = type_pts.sum(axis=1)
+    log_cells, cells = _cell_sums(g, log_keep, n_dom * n_types)
+    cell_dom, cell_type = np.divmod(cells, n_types) if n_types else (cells, cells)
+    total = np.bincount(cell_dom, weights=-np.expm1(log_cells) * w_type[cell_type], minlength=n_dom)
     capped = np.minimum(total, cap)
     score_cents = np.rint(capped * 100).astype(np.int64)
 
-    out = pd.DataFrame({"domain": dom_uniques, "intent_score": score_cents / 100})
+    out = pd.DataFrame({"domain": dom_uniques, "intent_score": score_cents / 100}, copy=False)
     if not with_contributions:
         out["contributions"] = None
         return out
