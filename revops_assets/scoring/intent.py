@@ -9,23 +9,33 @@ How a type fires, per text:
    "to hire <number> <job noun>", "names <person> <title>", "launches <thing>"). All patterns of a
    type are one precompiled alternation; every match gets its pattern's weight.
    Also accepted: "in talks to raise new funding", "raising at a $10 billion valuation", titles of
-   the form "<function> chief" ("named finance chief"), and "enters public beta".
+   the form "<function> chief" ("named finance chief"), and "enters public beta". Round 3 (from v2,
+   then a development set): "$40 million round" / "$300 million raise", an investor who "leads" or
+   "backs" a round or investment (not a "plan" or "deal"), "seeks to fill" / "will take on" N job
+   nouns, a bare headcount ("to hire 10,000 this year", "will employ 400"), "begins recruiting",
+   "posts hundreds of job listings", "<title> to leave", "hits shelves" / "goes on sale" and a leading
+   "Now available:".
 2. *Local* penalties on each match: a negation/hedge in the 40 characters before it or inside it
    ("failed to raise", "denies", "no plans to", "delays launch of"), a retrospective clause
    ("which raised ... in 2019", "after launching"; an explicit year before the ``published`` year),
-   or a non-product object after a launch verb ("launches probe", "unveils robotaxi timeline",
-   "releases root cause analysis", "unveils record revenue"; not when a product noun follows, as in
+   or a non-product object after a launch verb (round 3: workplace rules and policies, a dress code,
+   a working week, a logo or brand identity, a governance structure, a (fire) sale; a count after the
+   verb is a shipment figure, "ships record 80 million iPhones"; "launches probe", "unveils robotaxi
+   timeline", "releases root cause analysis", "unveils record revenue"; not when a product noun follows, as in
    "analysis tool"; up to four filler words, "launches $10 billion takeover bid", "rolls out price
    increase", "launches legal action", "releases emissions data"), or the bare noun "launch"
    followed by timing ("promises launch next year"). A launch verb whose subject is a regulator,
    government, court, union, workers or shareholders ("SEC launches ...", "Unions launch ...") never
-   fires, nor does a stock-market "debut" ("shares soar in NYSE debut", "debuts on Nasdaq").
+   fires, nor does a stock-market "debut" ("shares soar in NYSE debut", "debuts on Nasdaq") or a debut
+   on a list or chart ("debuts at No. 1 on list of most valuable brands").
    Funding money raised *for a fund* is an investor's own fund ("raises $1 billion for new venture
    fund", "$50 million seed fund"), and money after an IPO/listing mention is the listing's
-   ("prices IPO ..., raising $660 million"); neither counts. A valuation alone is not a round: it
+   ("prices IPO ..., raising $660 million"), as is money raised "in IPO" / "in its listing" (a bond sale
+   still counts, as the dev set labels it); neither counts. A valuation alone is not a round: it
    only fires together with a raise/round pattern ("valued at $2 billion after acquisition" does not).
    A leadership match followed by "to its board" / "independent directors" is a board seat, not an
-   executive change (a chair still is).
+   executive change (a chair still is), and a title followed by "of the year" is an award ("Time names
+   Lisa Su its CEO of the Year"), and a title that speaks is attribution ("..., CEO says").
 3. *Global* hard negatives anywhere in the text: a hiring freeze or layoff kills ``hiring``; a
    macro jobs statistic ("employers added 254,000 jobs") or hiring fewer/less ("is hiring fewer
    workers this season") kills ``hiring``; an acquisition/merger
@@ -33,10 +43,13 @@ How a type fires, per text:
    about the deal: "Salesforce to acquire Slack for $27.7 billion"). Earnings phrasing never fires
    because no positive pattern accepts it ("raises full-year guidance" has no money after "raises").
    Hiring that fell is a statistic ("hiring of new graduates has fallen 50%"), and "hiring managers"
-   are a role. A "said it had raised" is reported speech about today's round, not a retrospective.
+   are a role; hiring "more slowly" is a slowdown. A "said it had raised" is reported speech about
+   today's round, not a retrospective.
 4. "Apple announces Apple Intelligence at WWDC": a lower-case "announces" followed by a capitalised
    name and then only an event ("at"), a scope ("for", "with"), a purpose ("to build") or the end is a
-   launch (0.6) -- read case-sensitively, and only when no other type fired.
+   launch (0.6) -- read case-sensitively, and only when no other type fired. So is an appositive that
+   names a product noun ("announces Fin 2, its next-generation AI customer service agent") and a
+   lower-case "brings <Name> to" devices, users or markets ("brings Galaxy AI to older phones").
 5. confidence = best match weight x penalties (+0.05 when two or more patterns agree), and the type
    fires when confidence >= ``THRESHOLD``.
 
@@ -102,6 +115,11 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"pulls?\s+in|rakes?\s+in|garners?|collects?)\s+(?:a\s+|an\s+|another\s+|its\s+|new\s+|fresh\s+|over\s+|more\s+than\s+|nearly\s+|about\s+|up\s+to\s+)*{_MONEY}", 0.9),
         (rf"{_MONEY}\s+(?:in\s+)?(?:new\s+|fresh\s+)?{_ROUND}\b", 0.85),
         (rf"\b(?:pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?)\s+(?:{_ROUND_NOUN})\b", 0.85),
+        (rf"{_MONEY}\s+(?:(?:new|fresh|funding|financing|venture|growth|equity|strategic|(?:early|late)-?stage|"
+         rf"pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?)\s+){{0,2}}(?:round|raise)\b", 0.85),
+        (rf"\b(?:leads?|led|co-?leads?|co-?led|backs?|backed)\b(?!\s+(?:(?:the|a|an|its|their)\s+)?(?:plans?|projects?|"
+         rf"bids?|efforts?|push|proposals?|deals?|initiatives?|expansion|moves?|calls?)\b)[^.;:]{{0,60}}?{_MONEY}\s+(?:[\w-]+\s+){{0,2}}?"
+         rf"(?:round|raise|investment|financing)\b", 0.8),
         (rf"\b(?:clos(?:es|ed|e|ing)|complet(?:es|ed|e|ing)|announc(?:es|ed|e|ing))\s+(?:the\s+close\s+of\s+)?(?:a\s+|an\s+|its\s+)?{_MONEY}\s+(?:{_ROUND}\s+)?{_ROUND_NOUN}\b", 0.9),
         (r"\bclose\s+of\s+(?:a|an|its)\s+" + _MONEY, 0.85),
         (rf"\b(?:new|latest|fresh|funding|financing)\s+(?:funding\s+|financing\s+|investment\s+)?round\b", 0.8),
@@ -113,7 +131,15 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\b(?:gets?|got|receiv(?:es|ed|e)|attracts?|attracted|draws?|drew|wins?|won)\s+(?:a\s+|an\s+|up\s+to\s+)?{_MONEY}\s+(?:(?:[\w-]+\s+){{0,2}}?(?:investment|funding|financing|round)|from)\b", 0.8),
     ],
     "hiring": [
-        (rf"\b(?:to|will|plans?\s+to|planning\s+to|set\s+to|looking\s+to|aims?\s+to|expects?\s+to|wants?\s+to)\s+(?:hire|recruit|add|create|employ|onboard)\s+{_QTY}\s+(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b", 0.9),
+        (rf"\b(?:to|will|plans?\s+to|planning\s+to|set\s+to|looking\s+to|aims?\s+to|expects?\s+to|wants?\s+to|"
+         rf"seeks?\s+to|seeking\s+to|hopes?\s+to)\s+(?:hire|recruit|add|create|employ|onboard|fill|take\s+on|bring\s+on)\s+"
+         rf"{_QTY}\s+(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b", 0.9),
+        # a bare headcount: "to hire 10,000 this year", "a center that will employ 400"
+        (rf"\b(?:to|will|plans?\s+to|set\s+to|expects?\s+to)\s+(?:hire|employ|recruit)\s+{_QTY}"
+         rf"(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|more|new|people|staff)\b)", 0.8),
+        (r"\b(?:begins?|began|starts?|started|starting)\s+(?:recruiting|hiring)\b", 0.8),
+        (rf"\b(?:posts?|posted|posting|advertis(?:es|ed|ing)|lists|listed)\s+{_QTY}\s+(?:of\s+)?(?:new\s+|open\s+)?(?:job\s+)?"
+         rf"(?:listings|openings|vacancies|postings|jobs|roles|positions)\b", 0.8),
         (rf"\b(?:hir(?:es|ed|ing)|recruit(?:s|ed|ing)?|add(?:s|ed|ing)|creat(?:es|ed|ing)|opens?|opening)\s+{_QTY}\s+(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b", 0.85),
         (r"\b(?:is|are|we're|we\s+are|now|still|actively|aggressively)\s+hiring\b", 0.85),
         (r"\bhiring\s+(?:spree|drive|push|blitz|binge|surge|boom|plans?)\b", 0.9),
@@ -129,7 +155,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"select(?:s|ed)|elect(?:s|ed)|picks?|picked|chooses|chose|recruit(?:s|ed)|poach(?:es|ed)|brings?\s+(?:back|in|on)|"
          rf"oust(?:s|ed)?|fir(?:es|ed)|replac(?:es|ed|ing)|succeed(?:s|ed|ing)?|install(?:s|ed)|returns?|become|becomes|"
          rf"takes?\s+over|joins?|joined|reinstat(?:es|ed))\b[^.;:]{{0,60}}?\b(?:as\s+|to\s+)?(?:its\s+|the\s+|new\s+|next\s+|interim\s+|permanent\s+|first\s+|global\s+|[\w'-]+\s+)?{_TITLE}\b", 0.9),
-        (rf"\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:steps?|stepping|stepped)\s+(?:down|aside)\b|\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:resign(?:s|ed|ing|ation)?|retir(?:e|es|ed|ing|ement)|depart(?:s|ed|ing|ure)?|leav(?:es|ing)|exits?|quits?|ousted|fired|(?:is\s+)?out\s+(?:after|as|at|amid))\b", 0.85),
+        (rf"\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:steps?|stepping|stepped)\s+(?:down|aside)\b|\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:resign(?:s|ed|ing|ation)?|retir(?:e|es|ed|ing|ement)|depart(?:s|ed|ing|ure)?|leav(?:e|es|ing)|exits?|quits?|ousted|fired|(?:is\s+)?out\s+(?:after|as|at|amid))\b", 0.85),
         (rf"\b(?:steps?|stepping|stepped)\s+(?:down|aside)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b|\b(?:resign(?:s|ed)?|retir(?:es|ed|e)|quits?|exits?|departs?)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b", 0.85),
         (rf"\bappointment\s+of\b[^.;:]{{0,60}}?\b{_TITLE}\b", 0.9),
         (rf"\b(?:hir(?:es|ed)|taps?|tapped|nam(?:es|ed)|appoint(?:s|ed)|join(?:s|ed)?)\b[^.;:]{{0,60}}?\bto\s+(?:lead|head|run|oversee)\b", 0.8),
@@ -138,6 +164,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
     "product_launch": [
         (rf"\b{_LAUNCH_VERB}\b", 0.8),
         (r"\b(?:is|are)\s+now\s+(?:generally\s+)?available\b|\bnow\s+generally\s+available\b|\bgeneral\s+availability\b|\bgoes\s+ga\b", 0.85),
+        (r"\b(?:hits?|hitting|arrives?\s+(?:on|in)|lands?\s+(?:on|in))\s+(?:store\s+)?shelves\b|\b(?:hits?|arrives?\s+in)\s+stores\b|"
+         r"\bgo(?:es)?\s+on\s+sale\b|\bon\s+sale\s+now\b|\bavailable\s+(?:to|for)\s+pre-?order\b", 0.8),
+        (r"^now\s+available\b|\bnow\s+available\s*:", 0.8),
         (r"\b(?:in|into)\s+(?:public|open|private)\s+beta\b|\benter(?:s|ed|ing)?\s+(?:public\s+|open\s+|private\s+|limited\s+)?beta\b", 0.7),
         (r"\bannounc\w+\s+(?:the\s+|a\s+|its\s+)?new\s+(?:[\w-]+\s+){0,3}?(?:product|platform|feature|app|model|service|tool|solution|suite|version|device)\b", 0.75),
     ],
@@ -171,12 +200,15 @@ _LAUNCH_NONPRODUCT = re.compile(
     r"attacks?|appeals?|audit|restructuring|overhaul|shake-?up|layoffs?|job\s+cuts|cost[- ]cutting|plans?\s+to|"
     r"statements?|results|earnings|figures|report|survey|(?:data|numbers|statistics)(?=\s*(?:$|[,.;:]|\s+(?:on|for|from|about|showing|that|which|as|after|in|to)\b))|hiring|recruit\w*|fund\b|"
     r"buyback|share\s+repurchase|dividend|prices?|price\s+(?:increase|hike|rise)s?|fees?|surcharges?|"
-    r"from\s+prison|hostages?|missiles?|bill|legislation|law|tariffs?|measures|rules|regulations?|strategy|"
+    r"from\s+prison|hostages?|missiles?|bill|legislation|law|tariffs?|measures|regulations?|strategy|"
     r"roadmap|budget|forecast|guidance|outlook|targets|proposals?|warning|recalls?|crackdown|plans?|"
     r"timelines?|schedule|analysis|findings|details|revenue|sales|profits?|losses|partnerships?|alliance|"
-    r"agreement)\b"
-    r"(?!\s+(?:platform|tool|app|model|service|product|feature|suite|api|assistant|agent|software|solution|engine|"
-    r"dashboard|device)s?\b)",
+    r"agreement|rules?|polic(?:y|ies)|dress\s+code|(?:four-day\s+)?(?:working|work)\s+week|mandate|logo|"
+    r"(?:brand|visual|corporate)\s+identity|rebrand\w*|governance|(?:corporate\s+)?structure|(?:fire\s+)?sale)\b"
+    # ...unless a product noun follows, directly or after one more word that is not a preposition
+    # ("rules engine", "policy management platform", "point of sale terminal")
+    r"(?!\s+(?:(?!(?:for|to|of|at|in|on|with|from|by|as|and)\b)[\w-]+\s+)?(?:platform|tool|app|model|service|product|"
+    r"feature|suite|api|assistant|agent|software|solution|engine|dashboard|device|system|network|terminal)s?\b)",
     _F,
 )
 # Who launches: regulators, governments, courts, unions, workers and shareholders launch probes, cases,
@@ -196,7 +228,14 @@ _MARKET_DEBUT = re.compile(
 )
 _MARKET_DEBUT_AFTER = re.compile(
     r"\s+(?:on\s+(?:the\s+)?(?:nyse|nasdaq|stock|market|exchange|lse|tsx|asx|[\w-]+\s+(?:stock\s+)?exchange)|"
-    r"as\s+a\s+public\s+company|at\s+[$€£¥₹])",
+    r"as\s+a\s+public\s+company|at\s+[$€£¥₹]|at\s+(?:no\.?|number)\s*\d|"
+    r"on\s+(?:the\s+|a\s+)?(?:[\w'-]+\s+){0,4}?(?:list|ranking|rankings|chart|index)\b)",
+    _F,
+)
+# a count after a launch verb is a shipment figure, not a new product ("ships record 80 million iPhones")
+_LAUNCH_QUANTITY = re.compile(
+    r"\s+(?:a\s+)?(?:record\b|(?:more\s+than\s+|over\s+|nearly\s+|about\s+|some\s+)?\d[\d,.]*\s*(?:million|billion)\b"
+    r"(?!-?\s*(?:parameters?|tokens?|token-context)\b))",
     _F,
 )
 # the bare noun "launch" with a date/timing after it is a promise, not a release ("promises launch next year")
@@ -211,7 +250,18 @@ _ANNOUNCE_NAME = re.compile(
     r"Merger|Acquisition|Dividend|Buyback|IPO|US|UK|EU)\b)"
     r"(?:[A-Z][\w.+-]*|\d[\w.]*)(?:\s+(?:[A-Z][\w.+-]*|\d[\w.]*)){0,3}"
     r"(?=\s*$|\s+(?:at|for|with)\s|\s+to\s+(?:build|help|let|make|power|bring|automate|speed|simplify|run|"
-    r"create|manage|detect|rival|compete|take\s+on)\b)"
+    r"create|manage|detect|rival|compete|take\s+on)\b"
+    # or an appositive that says what it is: "announces Fin 2, its next-generation AI customer service agent"
+    r"|\s*,\s+(?:its|a|an|the)\s+(?:[\w-]+\s+){0,5}?(?:platform|tool|app|model|service|product|feature|suite|api|"
+    r"assistant|agent|software|solution|engine|dashboard|device|chip|phone|card|browser)s?\b)"
+)
+# "Samsung brings Galaxy AI to older phones": a lower-case "brings" + a capitalised name + "to" + devices,
+# users or places where a product runs (a person brought "to the board" or "back" is not matched)
+_BRINGS_NAME = re.compile(
+    r"\bbrings\s+(?:its\s+)?(?!(?:Back|In|On|Together|Forward|Down|Up)\b)(?:[A-Z][\w.+-]*|\d[\w.]*)(?:\s+(?:[A-Z][\w.+-]*|\d[\w.]*)){0,3}"
+    r"\s+to\s+(?i:(?:(?:all|more|most|older|newer|new|its|their|every|millions\s+of|the)\s+)?(?:[\w-]+\s+){0,2}?"
+    r"(?:phones|smartphones|devices|users|customers|subscribers|members|developers|businesses|enterprises|teams|"
+    r"laptops|pcs|tablets|tvs|cars|vehicles|watches|countries|markets))\b"
 )
 _ANNOUNCE_NAME_WEIGHT = 0.6
 _VALUATION = re.compile(r"\bvalu(?:ed|ation|ing)\b", _F)
@@ -223,8 +273,18 @@ _OWN_FUND = re.compile(
 )
 # a public listing before the money: the IPO raised it ("Arm's IPO raises $4.87 billion")
 _IPO = re.compile(r"\b(?:ipo|initial\s+public\s+offering|public\s+listing|listing|share\s+sale|stock\s+sale)\b", _F)
+_IPO_AFTER = re.compile(
+    r"\s+(?:in|through|via|from|with)\s+(?:its\s+|an?\s+|the\s+)?(?:[\w'-]+\s+){0,2}?"
+    r"(?:ipo|initial\s+public\s+offering|public\s+listing|listing|share\s+sale|stock\s+sale)\b",
+    _F,
+)
 # a seat on the board is governance, not an executive change ("names X to its board of directors")
 _BOARD_SEAT = re.compile(r"\bto\s+(?:its\s+|the\s+|their\s+)?board\b|\bindependent\s+directors?\b", _F)
+# a title followed by "of the year" is an award, not a post
+# and a title that speaks is attribution ("Google is hiring more slowly as it leans on AI, CEO says")
+_TITLE_AWARD = re.compile(
+    r"\s+of\s+the\s+(?:year|decade)\b|(?:\s+[\w'.-]+){0,2}?\s+(?:says|said|tells|told|warns|warned|argues)\b", _F
+)
 _ACQUISITION = re.compile(
     r"\b(?:acquir(?:e|es|ed|ing)|acquisitions?|to\s+buy|agrees?\s+to\s+buy|buys|bought|takeover|take\s+[\w.]+\s+private|"
     r"mergers?|merg(?:e|es|ed|ing)\s+with|snaps?\s+up)\b",
@@ -234,7 +294,8 @@ _HIRING_FREEZE = re.compile(
     r"\b(?:paus\w*|freez\w*|froze|halt\w*|slow\w*|stop\w*|suspend\w*|curb\w*|limit\w*|reduc\w*|cut\w*\s+back\s+on|"
     r"pull\w*\s+back\s+on|scal\w*\s+back(?:\s+on)?|end\w*|cancel\w*)\s+(?:[\w-]+\s+){0,2}?hiring\b|"
     r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b|"
-    r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b|"
+    r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|"
+    r"\bhir\w*\s+(?:more\s+|much\s+|far\s+)?(?:slowly|cautiously|sparingly)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b|"
     r"\bhiring\b[^.;]{0,40}?\b(?:has\s+|have\s+)?(?:fell|fallen|falls|drops?|dropped|declin\w+|slump\w*|plung\w+|"
     r"shr[iau]nk\w*|tumbl\w+|sank|sinks|lowest|weak\w+|cool\w*|stall\w*)\b",
     _F,
@@ -265,7 +326,7 @@ _GATES: dict[str, tuple[str, ...]] = {
     "funding": ("$", "€", "£", "¥", "₹", "million", "billion", "crore", "lakh", "usd", "eur", "gbp", "inr", "rs",
                 "seed", "series", "round", "valu", "funds", "funding", "financing", "capital", "money"),
     "hiring": ("hir", "recruit", "job", "worker", "employ", "staff", "people", "engineer", "role", "position",
-               "headcount", "workforce", "team", "banker", "researcher", "fresher", "graduate", "nurse", "driver",
+               "headcount", "workforce", "team", "opening", "listing", "vacanc", "posting", "banker", "researcher", "fresher", "graduate", "nurse", "driver",
                "developer", "intern", "specialist", "reps", "representative", "scientist", "technician",
                "professional", "associate", "analyst", "designer", "consultant", "sales force", "tutor", "trainer",
                "annotator", "contractor", "teacher", "pilot", "mechanic", "operator", "programmer", "coder",
@@ -274,7 +335,7 @@ _GATES: dict[str, tuple[str, ...]] = {
                           "chair", "vp", "counsel", "director", "head of", "board", "to lead", "to head", "to run",
                           "to oversee"),
     "product_launch": ("launch", "unveil", "introduc", "debut", "roll", "releas", "sourc", "ship", "unwrap", "announc",
-                       "availab", "goes ga", "beta"),
+                       "availab", "goes ga", "beta", "shelves", "stores", "on sale", "order"),
 }
 
 
@@ -311,15 +372,18 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
             w *= 0.8
         if kind == "product_launch" and m.lastgroup == "p0" and (
             _LAUNCH_NONPRODUCT.match(text, end)
+            or _LAUNCH_QUANTITY.match(text, end)
             or (m.group() == "launch" and _LAUNCH_NOUN_TIMING.match(text, end))
             or _NONCOMPANY_ACTOR.search(text, max(0, start - 50), start)
             or (m.group().startswith("debut") and (_MARKET_DEBUT.search(text, max(0, start - 40), start)
                                                    or _MARKET_DEBUT_AFTER.match(text, end)))
         ):
             continue
-        if kind == "funding" and (_OWN_FUND.match(text, end) or _IPO.search(text, 0, start)):
+        if kind == "funding" and (_OWN_FUND.match(text, end) or _IPO.search(text, 0, start) or _IPO_AFTER.match(text, end)):
             continue
-        if kind == "leadership_change" and _BOARD_SEAT.search(text, start, min(len(text), end + 30)):
+        if kind == "leadership_change" and (
+            _BOARD_SEAT.search(text, start, min(len(text), end + 30)) or _TITLE_AWARD.match(text, end)
+        ):
             continue
         hits += 1
         if w > best:
@@ -342,10 +406,12 @@ def _global_penalty(kind: str, text: str, span_start: int) -> float:
 
 
 def _announced_name(text: str, low: str) -> Signal | None:
-    """The case-sensitive "announces <Name>" launch shape (see ``_ANNOUNCE_NAME``)."""
-    if "announc" not in low or len(text) != len(low):
+    """The case-sensitive "announces <Name>" / "brings <Name> to <devices>" launch shapes (see
+    ``_ANNOUNCE_NAME`` and ``_BRINGS_NAME``)."""
+    if ("announc" not in low and "brings" not in low) or len(text) != len(low):
         return None
-    m = _ANNOUNCE_NAME.search(text)
+    m = _ANNOUNCE_NAME.search(text) if "announc" in low else None
+    m = m or _BRINGS_NAME.search(text)
     if m is None or _NEGATION.search(low, max(0, m.start() - 40), m.start()) or _NONCOMPANY_ACTOR.search(
         low, max(0, m.start() - 50), m.start()
     ):
