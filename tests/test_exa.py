@@ -119,6 +119,17 @@ def test_search_news_filters_by_date_and_returns_text(emulator):
     sent = json.loads(emu.calls[0].body)
     assert sent["category"] == "news" and sent["numResults"] == 10
     assert sent["startPublishedDate"] == "2025-01-01T00:00:00.000Z" and sent["contents"]["text"]
+    assert sent["includeText"] == ["Acme Robotics"]  # pages that name the company, not its neighbours in meaning
+    assert all("acme robotics" in (r.text or "").lower() for r in answer.results)
+
+
+def test_search_news_without_a_name_searches_the_domain_only(emulator):
+    emu = emulator()
+    emu.client().search_news(None, "acmerobotics.com", None)
+    sent = json.loads(emu.calls[0].body)
+    assert sent["query"] == "acmerobotics.com" and "includeText" not in sent
+    with pytest.raises(ValueError, match="company name or a domain"):
+        emu.client().search_news(None, None, None)
 
 
 def test_search_is_deterministic(emulator):

@@ -81,15 +81,18 @@ def test_news_dates_are_cut_at_the_end_of_the_day_in_utc_and_undated_news_is_lef
 
     home = demo_settings.home
     _materialize(demo_settings, ["ghl_contacts", "enriched_accounts"], PAST, instance)
-    domain = _partition(home, "enriched_accounts", PAST)["domain"].iloc[0]
+    row = _partition(home, "enriched_accounts", PAST).iloc[0]
+    domain, company = row["domain"], row["company_name"]
     items = [
-        {"title": "Kept: published that day, evening in Berlin", "url": "https://n.example/1",
+        {"title": f"Kept: {company} news published that day, evening in Berlin", "url": "https://n.example/1",
          "published_date": f"{PAST}T23:30:00+02:00"},
-        {"title": "Cut: published that evening in Chicago, the next day in UTC", "url": "https://n.example/2",
+        {"title": f"Cut: {company} news published that evening in Chicago, the next day in UTC", "url": "https://n.example/2",
          "published_date": f"{PAST}T23:30:00-05:00"},
-        {"title": "Cut: no date", "url": "https://n.example/3", "published_date": None},
-        {"title": "Cut: not a date", "url": "https://n.example/4", "published_date": "last Tuesday"},
-        {"title": "Cut: impossible date", "url": "https://n.example/5", "published_date": "2025-13-45"},
+        {"title": f"Cut: {company}, no date", "url": "https://n.example/3", "published_date": None},
+        {"title": f"Cut: {company}, not a date", "url": "https://n.example/4", "published_date": "last Tuesday"},
+        {"title": f"Cut: {company}, impossible date", "url": "https://n.example/5", "published_date": "2025-13-45"},
+        {"title": "Cut: another company raises $20M (a search hit that never names this account)",
+         "url": "https://n.example/6", "published_date": f"{PAST}T09:00:00Z", "text": "Globex closed its round."},
     ]
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:  # a later fetch of this domain's news
         warehouse.upsert(conn, "research_cache", pd.DataFrame([{
@@ -102,6 +105,7 @@ def test_news_dates_are_cut_at_the_end_of_the_day_in_utc_and_undated_news_is_lef
     assert [f["fact"] for f in json.loads(row["facts"]) if f["url"].startswith("https://n.example")] == [items[0]["title"]]
     [mat] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
     assert mat.metadata["news_undated"].value >= 3 and mat.metadata["news_after_day"].value >= 1
+    assert mat.metadata["news_not_about_account"].value >= 1
 
 
 def test_exa_profile_fetched_after_the_day_does_not_fill_a_past_day(demo_settings, instance):
@@ -344,3 +348,15 @@ def test_a_day_with_an_empty_crm_is_flagged_not_failed(demo_settings, instance):
     assert meta["intent_signals"]["empty_inputs"].value == ["enriched_accounts", "rb2b_visitors"]
     warnings = [r.user_message for r in instance.all_logs(result.run_id) if r.level == logging.WARNING]
     assert sum("ghl_contacts for 2025-06-01 was materialized with 0 rows" in w for w in warnings) == 1, warnings
+
+
+def test_a_news_item_is_evidence_only_when_it_names_the_account():
+    from revops_assets.assets.scout import about_account
+
+    item = {"title": "Acme Cloud raises $20M Series A", "text": "The round was led by Northgate."}
+    assert about_account(item, "Acme Cloud", "acmecloud.io")
+    assert about_account({"title": "Funding news", "text": "Visit acmecloud.io for more."}, None, "acmecloud.io")
+    assert about_account({"title": "ACME CLOUD hires a CRO"}, "Acme Cloud", "acmecloud.io")
+    assert not about_account({"title": "Kalmena Cloud raises $20M", "text": "Cloud funding is hot."}, "Acme Cloud", "acmecloud.io")
+    assert not about_account({"title": "Acme Cloudworks launches Insight"}, "Acme Cloud", "acmecloud.io")  # whole words
+    assert not about_account({"title": "Someone raises $5M"}, None, "acmecloud.io")

@@ -12,7 +12,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Mapping
 
 import dagster as dg
 import pandas as pd
@@ -68,7 +68,7 @@ def _research(exa: ExaResource, domain: str, company: str | None, kinds: list[st
         record({"domain": domain, "kind": "company", "request_id": found.request_id, "cost_dollars": found.cost_dollars,
                 "payload": json.dumps([r.model_dump(mode="json") for r in found.results], sort_keys=True)})
     if "news" in kinds:
-        found = exa.search_news(company or domain, domain, start_published_date=date.today() - timedelta(days=lookback_days))
+        found = exa.search_news(company, domain, start_published_date=date.today() - timedelta(days=lookback_days))
         record({"domain": domain, "kind": "news", "request_id": found.request_id, "cost_dollars": found.cost_dollars,
                 "payload": json.dumps([r.model_dump(mode="json") for r in found.results], sort_keys=True)})
 
@@ -167,7 +167,7 @@ def enriched_accounts(
             cache = warehouse.read(conn, "research_cache")
         cache["fetched_at"] = to_utc(cache["fetched_at"])
 
-    profiles, cut = _profiles(cache, cutoff)
+    profiles, cut = _profiles(cache, cutoff, dict(zip(accounts["domain"], accounts["company_name"])))
     df = accounts.merge(profiles, on="domain", how="left")
     # numbers both (a day with no profile leaves an all-None object column): no silent downcast
     df["employee_count"] = pd.to_numeric(df["employee_count"]).fillna(pd.to_numeric(df.pop("exa_employees"), errors="coerce"))
@@ -198,15 +198,27 @@ def published_at(item: dict) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _profiles(cache: pd.DataFrame, cutoff: datetime) -> tuple[pd.DataFrame, dict[str, int]]:
+def about_account(item: dict, company: str | None, domain: str) -> bool:
+    """Whether a news item names the account: its company name (whole words, any case) or its domain
+    in the title or text. A search result is not evidence about an account until it names it."""
+    text = f"{item.get('title') or ''}\n{item.get('text') or ''}".lower()
+    if domain.lower() in text:
+        return True
+    name = (company or "").strip().lower()
+    return bool(name) and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text) is not None
+
+
+def _profiles(cache: pd.DataFrame, cutoff: datetime, names: Mapping[str, str | None]) -> tuple[pd.DataFrame, dict[str, int]]:
     """Cached research as known at ``cutoff``: firmographics and dated, sourced facts per domain.
 
     The company profile comes from the latest fetch made on or before ``cutoff`` (a later profile is
     today's knowledge). News comes from the latest fetch, cut at publication: an article published by
-    ``cutoff`` existed then, whenever it was fetched. Also returns what was held back, as figures.
+    ``cutoff`` existed then, whenever it was fetched; and only an article that names the account
+    (:func:`about_account`, company name from ``names``) is kept. Also returns what was held back, as
+    figures.
     """
     columns = ["domain", "description", "founded_year", "exa_employees", "hq_country", "facts", "news"]
-    cut = {"news_after_day": 0, "news_undated": 0, "exa_profiles_after_day": 0}
+    cut = {"news_after_day": 0, "news_undated": 0, "news_not_about_account": 0, "exa_profiles_after_day": 0}
     if cache.empty:
         return pd.DataFrame(columns=columns), cut
     cutoff_ts = pd.Timestamp(cutoff)
@@ -232,6 +244,9 @@ def _profiles(cache: pd.DataFrame, cutoff: datetime) -> tuple[pd.DataFrame, dict
                         if value is not None:
                             facts.append({"fact": f"{label}: {value}", "url": result.get("url"), "date": fetched})
         for item in json.loads(news_rows["payload"].iloc[-1]) if not news_rows.empty else []:
+            if not about_account(item, names.get(domain), domain):
+                cut["news_not_about_account"] += 1
+                continue
             when = published_at(item)
             if when is None:
                 cut["news_undated"] += 1

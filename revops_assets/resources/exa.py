@@ -187,12 +187,21 @@ class ExaResource(dg.ConfigurableResource):
             options["include_domains"] = [domain_or_name.strip().lower()]
         return self._call("search", lambda c: c.search(domain_or_name, **options))
 
-    def search_news(self, company_name: str, domain: str | None = None,
+    def search_news(self, company_name: str | None, domain: str | None = None,
                     start_published_date: date | None = None, num_results: int = 10) -> ExaSearch:
-        """Recent news about a company, with article text (for trigger-event detection)."""
-        query = f"{company_name} {domain}" if domain else company_name
+        """Recent news about a company, with article text (for trigger-event detection).
+
+        Exa ranks by meaning, so a small company's query also returns other companies' news; the
+        company name is sent as ``includeText`` (Exa takes one phrase of up to five words) so the
+        results are pages that name it. Without a name, only the domain is searched.
+        """
+        if not (company_name or domain):
+            raise ValueError("search_news needs a company name or a domain")
+        query = " ".join(part for part in (company_name, domain) if part)
         options: dict[str, Any] = {"category": "news", "num_results": num_results,
                                    "contents": {"text": {"max_characters": 4000}}}
+        if company_name and len(company_name.split()) <= 5:
+            options["include_text"] = [company_name]
         if start_published_date is not None:
             options["start_published_date"] = f"{start_published_date.isoformat()}T00:00:00.000Z"
         return self._call("search", lambda c: c.search(query, **options))
