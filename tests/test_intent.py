@@ -1,5 +1,8 @@
 """Intent detector: quality on the labelled dev set (computed, not hard-coded), hard negatives,
-batch/single agreement, and the ``revops intent classify`` line protocol."""
+batch/single agreement, and the ``revops intent classify`` line protocol -- for the rules (every test
+below runs with REVOPS_INTENT_METHOD=rules unless it asks for "hybrid") -- and the hybrid head:
+it loads, matches its training data, is deterministic, keeps the output contract and the model
+import off ``import revops_assets.scoring.intent``."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from revops_assets.scoring import intent as I
+from revops_assets.scoring import intent_model as M
 from revops_assets.scoring.commands import intent as intent_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +28,13 @@ ROWS = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlin
 FRESH = ROOT / "tests" / "data" / "intent_holdout_fresh.jsonl"
 V2 = ROOT / "tests" / "data" / "intent_holdout_v2.jsonl"
 V3 = ROOT / "tests" / "data" / "intent_holdout_v3.jsonl"
+V4 = ROOT / "tests" / "data" / "intent_holdout_v4.jsonl"  # frozen before the hybrid: shape only, never quality
+
+
+@pytest.fixture(autouse=True)
+def _rules_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule tests pin the rules; hybrid tests pass method="hybrid", which overrides the env."""
+    monkeypatch.setenv(I.METHOD_ENV, "rules")
 
 
 def _load(path: Path) -> list[dict]:
@@ -69,6 +80,17 @@ def test_v3_holdout_shape_and_no_leak() -> None:
     texts = {r["text"].lower() for r in v3}
     seen = {r["text"].lower() for r in ROWS + _load(FRESH) + _load(V2)}
     assert len(texts) == len(v3) and not texts & seen
+
+
+def test_v4_holdout_shape_and_no_leak() -> None:
+    v4 = _load(V4)
+    assert len(v4) >= 250 and sum(1 for r in v4 if not r["labels"]) >= 130
+    assert all(set(r["labels"]) <= set(I.TYPES) and r["source"] == "v4" for r in v4)
+    assert all(sum(kind in r["labels"] for r in v4) >= 30 for kind in I.TYPES)
+    assert sum(len(r["labels"]) > 1 for r in v4) >= 4
+    texts = {r["text"].lower() for r in v4}
+    seen = {r["text"].lower() for r in ROWS + _load(FRESH) + _load(V2) + _load(V3)}
+    assert len(texts) == len(v4) and not texts & seen
 
 
 @pytest.mark.parametrize("subset", ["real", "dev", "holdout"])
@@ -273,3 +295,71 @@ def test_cli_subprocess_through_revops_entry_point() -> None:
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [[s["type"] for s in o["signals"]] for o in out] == [["hiring"], [], []]
     assert "error" in out[1] and "error" not in out[2]
+
+
+# --- the hybrid head ------------------------------------------------------------------------------
+def test_head_loads_and_records_its_training_data() -> None:
+    head = M.load_head()
+    assert head["kinds"] == list(I.TYPES) and head["model_spec"] == M.MODEL_SPEC
+    assert head["training_files"] == list(M.TRAIN_FILES) and "intent_holdout_v3.jsonl" not in head["training_files"]
+    for kind in I.TYPES:
+        t = head["types"][kind]
+        assert len(t["coef"]) == 384 + len(I.TYPES) and 0 < t["threshold"] < 1
+    # retrain (python -m revops_assets.scoring.intent_model train) when a training set changes
+    assert head["training_sha256"] == M.training_hash(), "training sets changed since the head was trained"
+    assert M.HEAD_PATH.stat().st_size < 30_000
+
+
+def test_import_does_not_load_the_model() -> None:
+    code = ("import sys, revops_assets.scoring.intent as i; i.classify('Acme raises $5 million', method='rules'); "
+            "print(any(m.split('.')[0] in ('sentence_transformers', 'torch', 'sklearn') for m in sys.modules))")
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+def test_method_switch() -> None:
+    assert I.resolve_method() == "rules"  # the fixture's env
+    assert I.resolve_method("hybrid") == "hybrid"
+    with pytest.raises(ValueError):
+        I.resolve_method("gpt")
+    assert {s.method for s in I.classify("Acme raises $5 million in seed funding")} == {"rules"}
+
+
+HYBRID_CASES = [
+    ("Acme raises $20 million Series A led by Index Ventures", ["funding"]),
+    ("Acme cuts 10% of its workforce", []),
+    ("Acme to acquire Widgetco for $300 million", []),
+    ("Acme plans to hire 500 engineers this year", ["hiring"]),
+    ("Acme names Jane Doe chief executive officer", ["leadership_change"]),
+    ("Acme unveils its new AI agent for customer support teams", ["product_launch"]),
+    ("Acme shares fall after quarterly revenue misses estimates", []),
+]
+
+
+def test_hybrid_is_deterministic_and_agrees_with_single() -> None:
+    texts = [t for t, _ in HYBRID_CASES] + [r["text"] for r in ROWS[:40]]
+    first = I.classify_many(texts, method="hybrid")
+    assert first == I.classify_many(texts, method="hybrid")
+    assert all(s.method == "hybrid" and 0 <= s.confidence <= 1 for sigs in first for s in sigs)
+    for text, sigs in zip(texts[:8], first):
+        single = I.classify(text, method="hybrid")
+        assert [s.type for s in single] == [s.type for s in sigs]
+        assert all(abs(a.confidence - b.confidence) <= 0.002 for a, b in zip(single, sigs))  # batch padding: float noise
+    assert I.classify_many(["", "Acme raises $20 million Series A"], method="hybrid")[0] == []
+
+
+@pytest.mark.parametrize("text,kinds", HYBRID_CASES)
+def test_hybrid_specific_headlines(text: str, kinds: list[str]) -> None:
+    assert sorted(s.type for s in I.classify(text, method="hybrid")) == kinds
+
+
+def test_cli_contract_unchanged_under_hybrid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(I.METHOD_ENV, "hybrid")
+    lines = [json.dumps({"text": "Acme raises $20 million Series A led by Index Ventures", "published": "2024-05-01"}),
+             json.dumps({"text": "Acme cuts 10% of its workforce"})]
+    result = CliRunner().invoke(intent_cli, ["classify"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [set(o) for o in out] == [{"signals"}, {"signals"}]
+    assert [s["type"] for s in out[0]["signals"]] == ["funding"] and set(out[0]["signals"][0]) == {"type", "confidence"}
+    assert out[1]["signals"] == []
