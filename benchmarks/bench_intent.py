@@ -1,6 +1,8 @@
-"""Intent detector quality and speed: per-type precision/recall on the labelled dev set (all, dev
-split, hash-holdout split, real-world subset), on the first fresh set and v2 (both now used for
-tuning), on the frozen v3 holdout, and classify_many throughput on 100k texts.
+"""Intent detector quality and speed, rules alone and hybrid (rules + learned head, the shipped
+default): per-type precision/recall on the labelled dev set (all, dev split, hash-holdout split,
+real-world subset), on the first fresh set and v2 (both used for tuning the rules and for training
+the head), on the frozen v3 and v4 holdouts; nested-CV figures recorded in the head; whether the
+committed head matches a retrain; classify_many throughput (rules on 100k texts, hybrid on 3k).
 
 Four data sets, from most to least seen:
 - tests/data/intent_devset.jsonl (with its hash "holdout" split): what the rules are tuned on.
@@ -42,8 +44,45 @@ Four data sets, from most to least seen:
   The batch/gate agreement test runs over v3 too (a gate must never block); it exposed one gate bug
   on a v3 line (job "openings" were not gated), fixed as a gate bug, not as a rule.
 
-Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset and on v3;
-100k texts in < 10 s.
+- tests/data/intent_holdout_v4.jsonl ("v4", 318 headlines: 40 funding, 36 hiring, 35 leadership,
+  37 launch incl. 8 two-label, 178 hard negatives): written from scratch and committed alone BEFORE
+  the hybrid existed and before its author read the rules or ran anything on it; never tuned or
+  trained on. The author of v4 also wrote the hybrid (same caveat as v3).
+
+The hybrid (revops_assets/scoring/intent_model.py): per type, a logistic regression over the 384-d
+MiniLM embedding + the rules' four per-type confidences, Platt-calibrated and thresholded for
+out-of-fold precision >= 0.9, trained only on the dev set, the fresh set and v2. Rule features for the
+fresh set and v2 come from the last rules version not tuned on them (their honest outputs); thresholds
+and calibration use only those rows. Everything (C=4, folds, threshold rule) was fixed before v3/v4
+were run; v3 and v4 were then run ONCE, aggregate figures only, no iteration afterwards. tp/fp/fn:
+  nested 5-fold CV on the training rows with honest rule features (421 rows):
+                         rules                     hybrid
+      funding            P 0.902  R 0.917  55/6/5   P 0.887  R 0.917  55/7/5
+      hiring             P 0.930  R 0.851  40/3/7   P 0.911  R 0.872  41/4/6
+      leadership_change  P 0.978  R 0.936  44/1/3   P 0.939  R 0.979  46/3/1
+      product_launch     P 0.697  R 0.852  46/20/8  P 0.905  R 0.704  38/4/16
+  v3 (frozen):
+      funding            P 0.828  R 0.706  24/5/10  P 0.828  R 0.706  24/5/10
+      hiring             P 0.900  R 0.600  18/2/12  P 0.857  R 0.800  24/4/6
+      leadership_change  P 0.826  R 0.633  19/4/11  P 0.800  R 0.800  24/6/6
+      product_launch     P 0.692  R 0.529  18/8/16  P 0.882  R 0.441  15/2/19
+      all types          tp/fp/fn 79/19/49          87/17/41
+  v4 (frozen):
+      funding            P 0.969  R 0.775  31/1/9   P 0.969  R 0.775  31/1/9
+      hiring             P 1.000  R 0.611  22/0/14  P 0.969  R 0.861  31/1/5
+      leadership_change  P 1.000  R 0.771  27/0/8   P 0.933  R 0.800  28/2/7
+      product_launch     P 0.808  R 0.568  21/5/16  P 0.882  R 0.405  15/2/22
+      all types          tp/fp/fn 101/6/47          105/6/43
+  Reading: in aggregate the hybrid finds more (v3 +8 tp, v4 +4 tp) with no more false positives
+  (v3 19 -> 17, v4 6 -> 6); hiring and leadership gain recall (+0.17 to +0.25) for a few false
+  positives; launch trades recall for precision (P 0.69/0.81 -> 0.88, R 0.53/0.57 -> 0.44/0.41);
+  funding is unchanged. The hybrid ships for every type (no per-type choice made after seeing v3/v4).
+  Still no type passes on v3; on v4 the hybrid passes funding, hiring and leadership, launch misses.
+  Throughput: rules ~28k texts/s; hybrid ~280 distinct texts/s on 2 cores (embedding-bound), plus a
+  one-off model load of ~8-15 s per process.
+
+Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset (rules) and on v3
+and v4 (the shipped method); 100k texts in < 10 s (rules only; the hybrid has no throughput target).
 The throughput corpus is 50% dev-set headlines and 50% non-business filler (as a news feed is),
 each made distinct with a suffix so the per-text cache cannot help.
 
@@ -61,13 +100,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from revops_assets.scoring.intent import TYPES, classify_many, devset_split, evaluate  # noqa: E402
+from revops_assets.scoring.intent import TYPES, classify_many, devset_split, evaluate, resolve_method  # noqa: E402
+from revops_assets.scoring.intent_model import load_head, same_head, train, training_hash  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEVSET = DATA / "intent_devset.jsonl"
 FRESH = DATA / "intent_holdout_fresh.jsonl"  # first holdout, used for tuning in round 2: see the docstring
 V2 = DATA / "intent_holdout_v2.jsonl"  # second holdout, used for tuning in round 3
 V3 = DATA / "intent_holdout_v3.jsonl"  # frozen, written before round 3 of tuning: never tune on it
+V4 = DATA / "intent_holdout_v4.jsonl"  # frozen, written before the hybrid existed: never tune or train on it
 FILLER = [
     "Local council approves budget for new park", "Storms expected across the Midwest this weekend",
     "Opinion: why remote work is here to stay", "Stock market closes higher on tech rally",
@@ -75,14 +116,15 @@ FILLER = [
 ]
 
 
+def _prf_line(name: str, kind: str, m: dict) -> str:
+    return f"{name:<14} {kind:<18} {m['support']:>4} {m['precision']:>6.3f} {m['recall']:>6.3f}  {m['tp']}/{m['fp']}/{m['fn']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20k texts for throughput")
+    parser.add_argument("--quick", action="store_true", help="20k texts for rules throughput, 500 for hybrid; no retrain check")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
-    fresh = [json.loads(line) for line in FRESH.read_text(encoding="utf-8").splitlines() if line.strip()]
-    v2 = [json.loads(line) for line in V2.read_text(encoding="utf-8").splitlines() if line.strip()]
-    v3 = [json.loads(line) for line in V3.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows, fresh, v2, v3, v4 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4))
     subsets = {
         "all": rows,
         "dev": [r for r in rows if devset_split(r["text"]) == "dev"],
@@ -91,32 +133,49 @@ def main() -> None:
         "fresh": fresh,  # first holdout, used for tuning in round 2
         "v2": v2,  # second holdout, used for tuning in round 3
         "v3": v3,  # frozen holdout written before round 3
+        "v4": v4,  # frozen holdout written before the hybrid existed
     }
     labels = {"fresh": "fresh set, used for tuning", "v2": "v2 set, used for tuning in round 3",
-              "v3": "v3 holdout, written before round-3 tuning"}
+              "v3": "v3 holdout, written before round-3 tuning", "v4": "v4 holdout, written before the hybrid"}
+    shipped = resolve_method()
     results: list[dict] = []
-    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); "
-          "fresh = first holdout, used for tuning in round 2; v2 = second holdout, used for tuning in round 3; "
-          "v3 = frozen holdout written before round 3 (gated with real)")
-    print(f"{'subset':<8} {'type':<18} {'n+':>4} {'prec':>6} {'recall':>6}  tp/fp/fn")
-    for name, subset in subsets.items():
-        for kind, m in evaluate(subset).items():
-            print(f"{name:<8} {kind:<18} {m['support']:>4} {m['precision']:>6.3f} {m['recall']:>6.3f}  {m['tp']}/{m['fp']}/{m['fn']}")
-            gate = name in ("real", "v3")
-            label = labels.get(name, name)
-            results.append({"figure": f"precision {kind} ({label}, n+={m['support']})", "target": 0.9 if gate else None,
-                            "measured": round(m["precision"], 3), "unit": "", "ok": m["precision"] >= 0.9 if gate else True})
-            results.append({"figure": f"recall {kind} ({label}, n+={m['support']})", "target": 0.75 if gate else None,
-                            "measured": round(m["recall"], 3), "unit": "", "ok": m["recall"] >= 0.75 if gate else True})
+    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2 = used for "
+          "tuning the rules and for training the hybrid head; v3, v4 = frozen holdouts (gated, with real for the rules)")
+    print(f"shipped method: {shipped}")
+    print(f"{'subset':<14} {'type':<18} {'n+':>4} {'prec':>6} {'recall':>6}  tp/fp/fn")
+    for method in ("rules", "hybrid"):
+        for name, subset in subsets.items():
+            if method == "hybrid" and name in ("dev", "devhold", "real"):
+                continue  # the hybrid's training data: "all" stands for it
+            for kind, m in evaluate(subset, method=method).items():
+                print(_prf_line(f"{name}/{method}", kind, m))
+                gate = (name in ("v3", "v4") and method == shipped) or (name == "real" and method == "rules")
+                label = labels.get(name, name) + (", hybrid (fitted: training data)" if method == "hybrid" and name not in ("v3", "v4")
+                                                  else f", {method}")
+                for fig, val, target in (("precision", m["precision"], 0.9), ("recall", m["recall"], 0.75)):
+                    results.append({"figure": f"{fig} {kind} ({label}, n+={m['support']}, tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
+                                    "target": target if gate else None, "measured": round(val, 3), "unit": "",
+                                    "ok": val >= target if gate else True})
     negatives = [r for r in rows if not r["labels"]]
-    fired = sum(bool(s) for s in classify_many([r["text"] for r in negatives], [r["published"] for r in negatives]))
-    results.append({"figure": f"hard negatives that fired anything (of {len(negatives)})", "target": 0, "measured": fired,
+    fired = sum(bool(s) for s in classify_many([r["text"] for r in negatives], [r["published"] for r in negatives], method="rules"))
+    results.append({"figure": f"dev hard negatives that fired anything, rules (of {len(negatives)})", "target": 0, "measured": fired,
                     "unit": "texts", "ok": fired == 0})
-    for name, subset in (("fresh-set", fresh), ("v2-set", v2), ("v3-holdout", v3)):
-        neg = [r for r in subset if not r["labels"]]
-        fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg]))
-        results.append({"figure": f"{name} negatives that fired anything (of {len(neg)})", "target": None,
-                        "measured": fired, "unit": "texts", "ok": True})
+    for method in ("rules", "hybrid"):
+        for name, subset in (("v3-holdout", v3), ("v4-holdout", v4)):
+            neg = [r for r in subset if not r["labels"]]
+            fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg], method=method))
+            results.append({"figure": f"{name} negatives that fired anything, {method} (of {len(neg)})", "target": None,
+                            "measured": fired, "unit": "texts", "ok": True})
+    head = load_head()
+    for name, rep in head.get("cv", {}).items():
+        for kind, m in rep.items():
+            results.append({"figure": f"CV {name} {kind} P/R (training sets, nested 5-fold, tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
+                            "target": None, "measured": f"{m['precision']:.3f}/{m['recall']:.3f}", "unit": "", "ok": True})
+    results.append({"figure": "head training data hash matches the current training sets", "target": True,
+                    "measured": head["training_sha256"] == training_hash(), "unit": "", "ok": head["training_sha256"] == training_hash()})
+    if not args.quick:
+        same = same_head(head, train(with_cv=False))
+        results.append({"figure": "committed head matches a retrain", "target": True, "measured": same, "unit": "", "ok": same})
 
     n = 20_000 if args.quick else 100_000
     rng = random.Random(0)
@@ -124,13 +183,20 @@ def main() -> None:
     best = float("inf")
     for _ in range(1 if args.quick else 3):
         t = time.perf_counter()
-        classify_many(texts)
+        classify_many(texts, method="rules")
         best = min(best, time.perf_counter() - t)
     target = 10.0 * n / 100_000
-    results.append({"figure": f"classify_many {n:,} texts", "target": round(target, 1), "measured": round(best, 2), "unit": "s", "ok": best < target})
-    results.append({"figure": "  throughput", "target": None, "measured": round(n / best), "unit": "texts/s", "ok": True})
+    results.append({"figure": f"classify_many {n:,} texts, rules", "target": round(target, 1), "measured": round(best, 2), "unit": "s", "ok": best < target})
+    results.append({"figure": "  throughput, rules", "target": None, "measured": round(n / best), "unit": "texts/s", "ok": True})
+    nh = 500 if args.quick else 3_000
+    classify_many(texts[:8], method="hybrid")  # model load is not throughput
+    t = time.perf_counter()
+    classify_many(texts[:nh], method="hybrid")
+    dt = time.perf_counter() - t
+    results.append({"figure": f"classify_many {nh:,} distinct texts, hybrid (model loaded)", "target": None, "measured": round(dt, 2), "unit": "s", "ok": True})
+    results.append({"figure": "  throughput, hybrid", "target": None, "measured": round(nh / dt), "unit": "texts/s", "ok": True})
     print()
-    shown = [r for r in results if "(" not in r["figure"] or not r["ok"] or "negatives" in r["figure"]]
+    shown = [r for r in results if "(" not in r["figure"] or not r["ok"] or "negatives" in r["figure"] or r["target"] is not None]
     width = max(len(r["figure"]) for r in shown)
     for r in shown:
         print(f"{r['figure']:<{width}}  target {r['target']!s:>6}  measured {r['measured']!s:>8} {r['unit']}  {'' if r['ok'] else 'MISSED'}")
@@ -139,6 +205,10 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     assert set(TYPES) == {"funding", "hiring", "leadership_change", "product_launch"}
+
+
+def _load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 if __name__ == "__main__":
