@@ -78,6 +78,7 @@ class Thresholds(_Strict):
 class Scoring(_Strict):
     thresholds: Thresholds
     min_outcomes_to_train: int = Field(default=40, ge=1)
+    backtest_days: int = Field(default=45, ge=1)  # the model must also out-rank the prior on the leads open this many days ago
 
 
 class Research(_Strict):

@@ -387,3 +387,60 @@ def test_auc_gain_bound_separates_a_real_gain_from_noise() -> None:
     assert LM.auc_gain_lower_bound(y, good, noise) > 0.2
     assert LM.auc_gain_lower_bound(y, noise, good) < -0.2
     assert LM.auc_gain_lower_bound(y, good, good) == 0.0
+
+
+def test_the_model_must_also_win_the_backtest_on_then_open_leads() -> None:
+    """The closed-deal slice is not the population scored. A backtest whose open leads convert as the
+    world the model learned keeps the model; one where they convert on what the prior weighs (region and
+    size, not funding) keeps the prior and says why; one that cannot be run keeps the prior too."""
+    hist, _ = _history(5000)
+    as_of = pd.Timestamp("2024-03-31")
+    assert LM.fit_lead_model(hist, as_of, ICP["employee_range"]).kind == "calibrated_logistic"  # wins the slice
+    then_open, _ = _history(3000, seed=7)
+    X = then_open[LM.FEATURES]
+    like_history = then_open["converted"].to_numpy()  # drawn from the model's world
+    rng = np.random.default_rng(11)
+    prior_world = 1 / (1 + np.exp(-(-3 + 2.5 * X["region in ICP"] + 2.5 * X["company size in ICP"]).to_numpy()))
+    like_prior = (rng.random(len(X)) < prior_world).astype(int)
+
+    kept = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=LM.Backtest(date(2024, 1, 31), X, like_history))
+    assert kept.kind == "calibrated_logistic"
+    assert kept.metrics["backtest_gain_p05"] > 0 and kept.metrics["backtest_n"] == 3000 and "backtest at 2024-01-31" in kept.choice
+
+    lost = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=LM.Backtest(date(2024, 1, 31), X, like_prior))
+    assert lost.kind == "rule_prior" and lost.metrics["backtest_gain_p05"] < 0
+    assert "on the backtest at 2024-01-31" in lost.choice and lost.choice.endswith("it must beat the prior there too")
+    assert lost.prior_metrics["backtest_auc"] > lost.metrics["backtest_auc"]
+
+    early = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=LM.Backtest(date(2023, 6, 2), X, like_history))
+    assert early.kind == "rule_prior" and "cannot be run" in early.choice  # too few outcomes known by then to refit
+
+
+def test_lead_backtest_asks_the_question_of_an_earlier_day() -> None:
+    """Leads added by the earlier day whose account had no closed deal then; labelled by a win after
+    it, by the day; features as of then (a signal published later is not seen)."""
+    from revops_assets.assets.coach import lead_backtest
+    from revops_assets.directives import load_directives
+    from revops_assets.settings import PROJECT_DIR
+
+    lp = load_directives(PROJECT_DIR / "directives").lead_processing
+    ts = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    leads = pd.DataFrame({
+        "contact_id": ["a1", "b1", "c1", "d1", "e1"], "domain": ["a.com", "b.com", "c.com", "d.com", "e.com"],
+        "title": ["CEO", "VP Sales", "Analyst", "CTO", "CFO"],
+        "date_added": [ts("2024-01-02"), ts("2024-01-03"), ts("2024-01-04"), ts("2024-01-05"), ts("2024-03-20")],
+    })
+    accounts = pd.DataFrame({"domain": ["a.com", "b.com", "c.com", "d.com", "e.com"], "company_name": list("ABCDE"),
+                             "industry": ["SaaS"] * 5, "employee_count": [300] * 5, "region": ["EMEA"] * 5})
+    opps = pd.DataFrame({
+        "opportunity_id": ["oa", "ob", "oc"], "domain": ["a.com", "b.com", "c.com"],
+        "status": ["won", "lost", "won"],
+        "last_status_change_at": [ts("2024-03-10"), ts("2024-02-01"), ts("2024-02-05")],
+    })
+    signals = pd.DataFrame({"domain": ["a.com", "d.com"], "type": ["funding", "funding"], "confidence": [1.0, 1.0],
+                            "published": [ts("2024-02-20"), ts("2024-03-15")]})
+    bt = lead_backtest(leads, opps, accounts, signals, lp.icp.model_dump(), lp.intent, ts("2024-03-31T23:59:59"), 45)
+    assert bt.as_of == date(2024, 2, 15)
+    # b lost and c won before Feb 15: not open then; e was added after it: not known then
+    assert bt.features.index.tolist() == [0, 3] and bt.converted.tolist() == [1, 0]
+    assert (bt.features["funding recency"] == 0).all()  # both fundings were published after Feb 15

@@ -45,27 +45,53 @@ def _signals_before(signals: pd.DataFrame, day) -> pd.DataFrame:
     return signals[pub.dt.date <= day]
 
 
+def features_as_of(rows: pd.DataFrame, day, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules) -> pd.DataFrame:
+    """Model features of ``rows`` [domain, title] as they were on ``day`` (index of ``rows``): the
+    accounts' firmographics and the intent scored from the signals published by then."""
+    from revops_assets.scoring.intent_score import score_intent
+    from revops_assets.scoring.lead_model import lead_features
+
+    sig = _signals_before(signals, day)
+    scores = score_intent(sig, as_of=day, weights=rules.weights, half_life_days=rules.half_life_days,
+                          cap=rules.cap, with_contributions=False) if len(sig) else None
+    acc = rows[["domain", "title"]].merge(accounts.drop_duplicates("domain"), on="domain", how="left")
+    return lead_features(acc, icp, day, scores, sig).set_axis(rows.index)
+
+
 def training_history(opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules) -> pd.DataFrame:
     """Closed deals (index: opportunity_id) with features as of the day each deal was opened (no
     hindsight): the account's firmographics and intent then, and the deal contact's ``title`` (so
     seniority is learned from the person the deal was worked with, as it is scored). Titles are the
     contacts' current ones: the CRM keeps no title history, and a title rarely changes within a
     deal's life. ``features_as_of`` (the opening day) and ``outcome_at`` date every row."""
-    from revops_assets.scoring.intent_score import score_intent
-    from revops_assets.scoring.lead_model import lead_features
-
     closed = opps[opps["status"].isin(CLOSED)].dropna(subset=["domain"])
     frames = []
     for opened, group in closed.groupby(closed["created_at"].dt.date):
-        sig = _signals_before(signals, opened)
-        scores = score_intent(sig, as_of=opened, weights=rules.weights, half_life_days=rules.half_life_days,
-                              cap=rules.cap, with_contributions=False) if len(sig) else None
-        acc = group[["domain", "title"]].merge(accounts, on="domain", how="left")
-        feats = lead_features(acc, icp, opened, scores, sig).set_index(group["opportunity_id"])
+        feats = features_as_of(group, opened, accounts, signals, icp, rules).set_axis(group["opportunity_id"])
         frames.append(feats.assign(converted=(group["status"] == "won").astype(int).to_numpy(),
                                    features_as_of=pd.Timestamp(opened),
                                    outcome_at=group["last_status_change_at"].to_numpy()))
     return pd.concat(frames) if frames else pd.DataFrame(columns=["converted", "features_as_of", "outcome_at"])
+
+
+def lead_backtest(leads: pd.DataFrame, opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict,
+                  rules, day, days_back: int):
+    """The day's scoring question asked ``days_back`` days earlier (``lead_model.Backtest``): the
+    leads known then (added by that day) whose account had no closed deal by then, their features as
+    of then, and whether the account won a deal after it, by ``day``."""
+    from revops_assets.scoring.lead_model import Backtest
+
+    last = pd.Timestamp(day)  # an as_of() datetime, or a bare date meaning its whole day
+    last = last.tz_convert("UTC") if last.tzinfo else last.normalize().tz_localize("UTC") + pd.Timedelta(days=1, microseconds=-1)
+    then = (last - pd.Timedelta(days=days_back)).date()
+    end_then = pd.Timestamp(then, tz="UTC") + pd.Timedelta(days=1)
+    closed_at = to_utc(opps["last_status_change_at"])
+    closed_then = set(opps.loc[opps["status"].isin(CLOSED) & (closed_at < end_then), "domain"].dropna())
+    won_since = set(opps.loc[(opps["status"] == "won") & (closed_at >= end_then) & (closed_at <= last), "domain"].dropna())
+    known = to_utc(leads["date_added"]) < end_then if "date_added" in leads else pd.Series(True, index=leads.index)
+    rows = leads[known & ~leads["domain"].isin(closed_then)]
+    return Backtest(as_of=then, features=features_as_of(rows, then, accounts, signals, icp, rules),
+                    converted=rows["domain"].isin(won_since).astype(int).to_numpy())
 
 
 def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) -> pd.Series:
@@ -124,7 +150,9 @@ def lead_scores(
 
     opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "title"]], on="contact_id", how="left")
     history = training_history(opps, good_accounts, intent_signals, icp, lp.intent)
-    model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train)
+    backtest = lead_backtest(leads, opps, good_accounts, intent_signals, icp, lp.intent, day, lp.scoring.backtest_days)
+    model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train,
+                           backtest=backtest)
     leaks_in_training = training_leakage(history.loc[model.trained_on], ghl_opportunities, day)
 
     fit, reasons = icp_filter(leads, icp)
