@@ -100,7 +100,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from revops_assets.scoring.intent import TYPES, classify_many, devset_split, evaluate, resolve_method  # noqa: E402
+from revops_assets.scoring.intent import TYPES, classify_many, devset_split, evaluate  # noqa: E402
+from revops_assets.settings import load_settings  # noqa: E402
 from revops_assets.scoring.intent_model import load_head, same_head, train, training_hash  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -137,7 +138,7 @@ def main() -> None:
     }
     labels = {"fresh": "fresh set, used for tuning", "v2": "v2 set, used for tuning in round 3",
               "v3": "v3 holdout, written before round-3 tuning", "v4": "v4 holdout, written before the hybrid"}
-    shipped = resolve_method()
+    shipped = load_settings({}).intent_method  # what the product runs by default
     results: list[dict] = []
     print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2 = used for "
           "tuning the rules and for training the hybrid head; v3, v4 = frozen holdouts (gated, with real for the rules)")

@@ -36,6 +36,8 @@ class Settings:
     has_openai_key: bool = False
     # CRM write-back: on against the demo's emulator; in live only with REVOPS_CRM_WRITEBACK=live.
     crm_writeback: bool = True
+    # Intent detection: the rules refined by the learned head ("hybrid"), or the rules alone ("rules").
+    intent_method: Literal["hybrid", "rules"] = "hybrid"
 
     @property
     def is_demo(self) -> bool:
@@ -80,6 +82,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     outbound = env.get("REVOPS_OUTBOUND_MODE", "dry_run").strip().lower()
     if outbound not in ("dry_run", "approval", "live"):
         raise ConfigError(f"REVOPS_OUTBOUND_MODE must be dry_run, approval or live, got {outbound!r}")
+    intent_method = env.get("REVOPS_INTENT_METHOD", "hybrid").strip().lower() or "hybrid"
+    if intent_method not in ("hybrid", "rules"):
+        raise ConfigError(f"REVOPS_INTENT_METHOD must be hybrid or rules, got {intent_method!r}")
     project_dir = Path(env.get("REVOPS_PROJECT_DIR", PROJECT_DIR)).resolve()
     home = Path(env.get("REVOPS_HOME", project_dir / ".hive-mind")).resolve()
     return Settings(
@@ -93,5 +98,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         base_urls={name: (env.get(var) or None) for name, var in BASE_URL_VARS.items()},
         outbound_mode=outbound,  # type: ignore[arg-type]
         has_openai_key=bool(env.get("OPENAI_API_KEY")),
+        intent_method=intent_method,  # type: ignore[arg-type]
         crm_writeback=mode == "demo" or env.get("REVOPS_CRM_WRITEBACK", "dry_run").strip().lower() == "live",
     )

@@ -1,12 +1,13 @@
 """Intent detector: quality on the labelled dev set (computed, not hard-coded), hard negatives,
-batch/single agreement, and the ``revops intent classify`` line protocol -- for the rules (every test
-below runs with REVOPS_INTENT_METHOD=rules unless it asks for "hybrid") -- and the hybrid head:
+batch/single agreement, and the ``revops intent classify`` line protocol -- for the rules (the
+functions' default; the CLI tests set REVOPS_INTENT_METHOD=rules, the product's setting) -- and the hybrid head:
 it loads, matches its training data, is deterministic, keeps the output contract and the model
 import off ``import revops_assets.scoring.intent``."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -29,12 +30,6 @@ FRESH = ROOT / "tests" / "data" / "intent_holdout_fresh.jsonl"
 V2 = ROOT / "tests" / "data" / "intent_holdout_v2.jsonl"
 V3 = ROOT / "tests" / "data" / "intent_holdout_v3.jsonl"
 V4 = ROOT / "tests" / "data" / "intent_holdout_v4.jsonl"  # frozen before the hybrid: shape only, never quality
-
-
-@pytest.fixture(autouse=True)
-def _rules_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rule tests pin the rules; hybrid tests pass method="hybrid", which overrides the env."""
-    monkeypatch.setenv(I.METHOD_ENV, "rules")
 
 
 def _load(path: Path) -> list[dict]:
@@ -266,7 +261,8 @@ def test_batch_agrees_with_single_and_gates_never_block() -> None:
         I.classify_many(["a"], [None, None])
 
 
-def test_cli_keeps_line_alignment_and_never_crashes() -> None:
+def test_cli_keeps_line_alignment_and_never_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REVOPS_INTENT_METHOD", "rules")
     lines = [
         json.dumps({"text": "Stripe raises $6.5 billion at $50 billion valuation", "published": "2023-03-15"}),
         "{not json",
@@ -290,7 +286,8 @@ def test_cli_subprocess_through_revops_entry_point() -> None:
     stdin = "\n".join(
         [json.dumps({"text": "Shopify is hiring 1,000 engineers"}), "garbage", json.dumps({"text": "Klarna cuts 10% of workforce"})]
     )
-    proc = subprocess.run([str(exe), "intent", "classify"], input=stdin + "\n", capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "REVOPS_INTENT_METHOD": "rules"}
+    proc = subprocess.run([str(exe), "intent", "classify"], input=stdin + "\n", capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [[s["type"] for s in o["signals"]] for o in out] == [["hiring"], [], []]
@@ -354,7 +351,7 @@ def test_hybrid_specific_headlines(text: str, kinds: list[str]) -> None:
 
 
 def test_cli_contract_unchanged_under_hybrid(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(I.METHOD_ENV, "hybrid")
+    monkeypatch.setenv("REVOPS_INTENT_METHOD", "hybrid")
     lines = [json.dumps({"text": "Acme raises $20 million Series A led by Index Ventures", "published": "2024-05-01"}),
              json.dumps({"text": "Acme cuts 10% of its workforce"})]
     result = CliRunner().invoke(intent_cli, ["classify"], input="\n".join(lines) + "\n")
@@ -363,3 +360,16 @@ def test_cli_contract_unchanged_under_hybrid(monkeypatch: pytest.MonkeyPatch) ->
     assert [set(o) for o in out] == [{"signals"}, {"signals"}]
     assert [s["type"] for s in out[0]["signals"]] == ["funding"] and set(out[0]["signals"][0]) == {"type", "confidence"}
     assert out[1]["signals"] == []
+
+
+def test_the_product_runs_the_hybrid_unless_the_setting_says_rules() -> None:
+    """The method is read from the environment once, into Settings; the functions default to the rules."""
+    from revops_assets.settings import ConfigError, load_settings
+
+    assert load_settings({}).intent_method == "hybrid"
+    assert load_settings({"REVOPS_INTENT_METHOD": " Rules "}).intent_method == "rules"
+    with pytest.raises(ConfigError, match="REVOPS_INTENT_METHOD must be hybrid or rules"):
+        load_settings({"REVOPS_INTENT_METHOD": "llm"})
+    assert I.resolve_method() == "rules" and I.resolve_method("hybrid") == "hybrid"
+    with pytest.raises(ValueError, match="unknown intent method"):
+        I.resolve_method("llm")

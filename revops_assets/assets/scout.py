@@ -353,7 +353,7 @@ def intent_signals(
     items = [(row.domain, n) for row in enriched_accounts.itertuples() for n in json.loads(row.news or "[]")]
     items = [(d, n) for d, n in items if n.get("published") and n["published"] <= cutoff.date().isoformat()]
     found = classify_many([f"{n.get('title') or ''}. {n.get('text') or ''}" for _, n in items],
-                          published=[n["published"] for _, n in items])
+                          published=[n["published"] for _, n in items], method=revops.settings.intent_method)
     rows = [
         {"domain": d, "type": s.type, "confidence": float(s.confidence), "published": n["published"],
          "evidence_url": n.get("url"), "evidence": n.get("title"), "source": "news"}

@@ -13,7 +13,7 @@ def intent() -> None:
     """Detect buying-intent signals (funding, hiring, leadership change, product launch) in news text."""
 
 
-def _classify_line(line: str) -> dict:
+def _classify_line(line: str, method: str) -> dict:
     from revops_assets.scoring.intent import classify
 
     try:
@@ -27,7 +27,7 @@ def _classify_line(line: str) -> dict:
         return {"signals": [], "error": "'text' must be a string"}
     if published is not None and not isinstance(published, str):
         return {"signals": [], "error": "'published' must be a string or null"}
-    return {"signals": [{"type": s.type, "confidence": s.confidence} for s in classify(text, published)]}
+    return {"signals": [{"type": s.type, "confidence": s.confidence} for s in classify(text, published, method)]}
 
 
 @intent.command("classify")
@@ -37,13 +37,16 @@ def classify_cmd() -> None:
     A bad line yields {"signals": [], "error": "..."} on its own output line, so line N of the
     output always answers line N of the input. Blank lines are answered too.
     """
+    from revops_assets.settings import load_settings
+
+    method = load_settings().intent_method
     out = click.get_text_stream("stdout")
     # Bytes, split on b"\n" only: a text stream would die on one non-UTF-8 byte and would also break
     # lines at a bare "\r" (universal newlines), so output line N would no longer answer input line N.
     for raw in click.get_binary_stream("stdin"):
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
-            result = _classify_line(line) if line.strip() else {"signals": [], "error": "empty line"}
+            result = _classify_line(line, method) if line.strip() else {"signals": [], "error": "empty line"}
         except UnicodeDecodeError:
             result = {"signals": [], "error": "line is not valid UTF-8"}
         except Exception as exc:  # noqa: BLE001 -- a line must never take the stream down

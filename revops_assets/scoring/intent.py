@@ -3,7 +3,8 @@ learned head by default.
 
 The rules below are explainable ("fired on 'raises $20 million'") but fit their development sets
 without generalising (frozen v3 holdout after three rounds: recall 0.53-0.71, precision 0.69-0.90).
-``method="hybrid"`` (the default; ``$REVOPS_INTENT_METHOD=rules`` switches it off) runs the rules,
+``method="hybrid"`` (what the product runs unless ``REVOPS_INTENT_METHOD=rules``, read once into
+``Settings.intent_method``; the functions here default to the cheap "rules") runs the rules,
 then ``intent_model.py``: a calibrated logistic regression per type over a MiniLM sentence embedding
 plus the rules' per-type confidences decides which types fire, with its probability as confidence
 (``Signal.method`` says which method decided; ``matched`` is the rule span, "" when only the model
@@ -68,7 +69,6 @@ is not funding. Acquisitions are never funding, even when money is mentioned.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,8 +76,7 @@ from typing import Iterable, Sequence
 
 TYPES: tuple[str, ...] = ("funding", "hiring", "leadership_change", "product_launch")
 THRESHOLD = 0.5
-METHOD_ENV = "REVOPS_INTENT_METHOD"  # "hybrid" or "rules"; see ``method()``
-DEFAULT_METHOD = "hybrid"
+METHODS = ("hybrid", "rules")
 log = logging.getLogger(__name__)
 
 
@@ -456,14 +455,14 @@ def _classify_lower(text: str, low: str, year: int | None, gated: bool = True) -
 
 
 def resolve_method(requested: str | None = None) -> str:
-    """The method in force: ``requested``, else ``$REVOPS_INTENT_METHOD``, else ``DEFAULT_METHOD``.
+    """The method to run: ``requested``, else "rules" (the product passes ``Settings.intent_method``).
 
     "hybrid" runs the rules and then the learned head (``intent_model.py``: embedding + rule features,
     a calibrated logistic regression per type); "rules" is the rules alone (no model load, ~100k
     texts/s). Hybrid falls back to the rules when the model or head cannot be loaded.
     """
-    chosen = (requested or os.environ.get(METHOD_ENV) or DEFAULT_METHOD).strip().lower()
-    if chosen not in ("hybrid", "rules"):
+    chosen = (requested or "rules").strip().lower()
+    if chosen not in METHODS:
         raise ValueError(f"unknown intent method {chosen!r} (expected 'hybrid' or 'rules')")
     return chosen
 
@@ -494,7 +493,7 @@ def _refine(texts: list[str], rule_signals: list[list[Signal]]) -> list[list[Sig
 def classify(text: str, published: str | date | None = None, method: str | None = None) -> list[Signal]:
     """Intent signals in one headline/lede, strongest first; ``[]`` when none fires.
 
-    ``method`` overrides ``$REVOPS_INTENT_METHOD`` (see :func:`resolve_method`)."""
+    ``method``: "rules" (default) or "hybrid" (see :func:`resolve_method`)."""
     if not text:
         return []
     found = _classify_lower(text, text.lower(), _published_year(published))
