@@ -355,8 +355,15 @@ def test_a_news_item_is_evidence_only_when_it_names_the_account():
 
     item = {"title": "Acme Cloud raises $20M Series A", "text": "The round was led by Northgate."}
     assert about_account(item, "Acme Cloud", "acmecloud.io")
-    assert about_account({"title": "Funding news", "text": "Visit acmecloud.io for more."}, None, "acmecloud.io")
+    assert about_account({"title": "", "text": "Visit acmecloud.io for more."}, None, "acmecloud.io")  # no headline: the text
+    assert not about_account({"title": "Funding roundup", "text": "Acme Cloud also raised."}, "Acme Cloud", "acmecloud.io")
     assert about_account({"title": "ACME CLOUD hires a CRO"}, "Acme Cloud", "acmecloud.io")
     assert not about_account({"title": "Kalmena Cloud raises $20M", "text": "Cloud funding is hot."}, "Acme Cloud", "acmecloud.io")
     assert not about_account({"title": "Acme Cloudworks launches Insight"}, "Acme Cloud", "acmecloud.io")  # whole words
     assert not about_account({"title": "Someone raises $5M"}, None, "acmecloud.io")
+    # the account as a person's former employer: the news is the hiring company's
+    for title in ("Globex hires ex-Acme Cloud leader Betty Chen", "Globex names former Acme Cloud CRO as CEO",
+                  "Globex has hired Betty Chen, formerly of Acme Cloud, as COO", "Globex hires three alumni of Acme Cloud",
+                  "Globex taps Jo Li, previously at Acme Cloud, as CFO"):
+        assert not about_account({"title": title}, "Acme Cloud", "acmecloud.io"), title
+    assert about_account({"title": "Acme Cloud names former Globex exec, ex-Acme Cloud adviser, as CRO"}, "Acme Cloud", "acmecloud.io")

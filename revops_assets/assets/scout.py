@@ -198,14 +198,26 @@ def published_at(item: dict) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+# "ex-Acme", "former Acme", "formerly of Acme", "previously at Acme", "Acme alum": the account as a
+# person's past employer -- the story is the hiring company's
+_FORMER_EMPLOYER = re.compile(
+    r"(?:\bex-|\bformer(?:ly)?\s+(?:(?:of|at|with)\s+)?|\bpreviously\s+(?:of|at|with)\s+|\balum(?:nus|na|ni)?\s+of\s+)$")
+
+
 def about_account(item: dict, company: str | None, domain: str) -> bool:
-    """Whether a news item names the account: its company name (whole words, any case) or its domain
-    in the title or text. A search result is not evidence about an account until it names it."""
-    text = f"{item.get('title') or ''}\n{item.get('text') or ''}".lower()
+    """Whether a news item is about the account: its headline (its text when it has none) names the
+    account's domain, or its company name (whole words, any case) other than as someone's former
+    employer. A search result is not evidence about an account until it names it, and a story that
+    names it only in passing ("Globex hires ex-Acme leader ... Acme, founded in 2014, ...") is
+    another company's."""
+    text = (item.get("title") or "").strip().lower() or (item.get("text") or "").lower()
     if domain.lower() in text:
         return True
     name = (company or "").strip().lower()
-    return bool(name) and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", text) is not None
+    if not name:
+        return False
+    return any(not _FORMER_EMPLOYER.search(text, max(0, m.start() - 30), m.start())
+               for m in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", text))
 
 
 def _profiles(cache: pd.DataFrame, cutoff: datetime, names: Mapping[str, str | None]) -> tuple[pd.DataFrame, dict[str, int]]:
