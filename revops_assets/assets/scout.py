@@ -384,7 +384,7 @@ def intent_signals(
     yield dg.Output(df, metadata=table_metadata(
         df, ["domain", "type", "confidence", "published", "evidence"],
         by_type=dg.MetadataValue.json(df["type"].value_counts().to_dict()),
-        empty_inputs=dg.MetadataValue.json(empty_inputs),
+        empty_inputs=dg.MetadataValue.json(empty_inputs), intent_method=revops.settings.intent_method,
     ))
     yield dg.AssetCheckResult(check_name="confidence_in_range", passed=bool(df["confidence"].between(0, 1).all()))
     news_ok, news_meta = news_after_day(enriched_accounts, cutoff)

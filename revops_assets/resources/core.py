@@ -21,6 +21,7 @@ class RevOpsConfig(dg.ConfigurableResource):
     timezone: str = "UTC"
     outbound_mode: str = "dry_run"
     crm_writeback: bool = False
+    intent_method: str = "rules"
     # Signs unsubscribe links (a secret in live: dagster.EnvVar("REVOPS_UNSUBSCRIBE_SECRET")).
     unsubscribe_secret: str = ""
 
@@ -37,6 +38,7 @@ class RevOpsConfig(dg.ConfigurableResource):
             timezone=settings.timezone,
             outbound_mode=settings.outbound_mode,
             crm_writeback=settings.crm_writeback,
+            intent_method=settings.intent_method,
             unsubscribe_secret=secret,
         )
 
@@ -52,6 +54,7 @@ class RevOpsConfig(dg.ConfigurableResource):
             timezone=self.timezone,
             outbound_mode=self.outbound_mode,  # type: ignore[arg-type]
             crm_writeback=self.crm_writeback,
+            intent_method=self.intent_method,  # type: ignore[arg-type]
         )
 
 

@@ -3,8 +3,8 @@ learned head by default.
 
 The rules below are explainable ("fired on 'raises $20 million'") but fit their development sets
 without generalising (frozen v3 holdout after three rounds: recall 0.53-0.71, precision 0.69-0.90).
-``method="hybrid"`` (what the product runs unless ``REVOPS_INTENT_METHOD=rules``, read once into
-``Settings.intent_method``; the functions here default to the cheap "rules") runs the rules,
+``method="hybrid"`` (opt-in: ``REVOPS_INTENT_METHOD=hybrid``, read once into ``Settings.intent_method``;
+the default is "rules") runs the rules,
 then ``intent_model.py``: a calibrated logistic regression per type over a MiniLM sentence embedding
 plus the rules' per-type confidences decides which types fire, with its probability as confidence
 (``Signal.method`` says which method decided; ``matched`` is the rule span, "" when only the model
