@@ -279,8 +279,14 @@ def test_only_one_process_wins_a_claim(tmp_path, library):
     # forkserver, not fork: forking a process that runs threads (emulators, loggers) can deadlock the child
     ctx = multiprocessing.get_context("forkserver")
     barrier = ctx.Manager().Barrier(6)
-    with ctx.Pool(6) as pool:
-        wins = pool.starmap(claim, [(str(outbox.path), key, barrier)] * 6)
+    pool = ctx.Pool(6)
+    try:
+        wins = pool.starmap_async(claim, [(str(outbox.path), key, barrier)] * 6).get(timeout=120)
+    finally:
+        # close + join lets the workers exit on their own: Pool.terminate() (what the context manager
+        # calls) once hung for 10 minutes joining a worker on a loaded CI box
+        pool.close()
+        pool.join()
     assert sorted(wins) == [False] * 5 + [True]
     assert outbox.get(key).attempts == 1
 
