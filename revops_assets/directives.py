@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SIGNAL_TYPES = ("funding", "hiring", "leadership_change", "product_launch", "website_activity")
 # A whole number of days, at least one: strict, so ``true``, ``"5"`` and ``5.0`` are errors, not 1, 5, 5.
@@ -78,7 +78,14 @@ class Thresholds(_Strict):
 class Scoring(_Strict):
     thresholds: Thresholds
     min_outcomes_to_train: int = Field(default=40, ge=1)
-    backtest_days: int = Field(default=45, ge=1)  # the model must also out-rank the prior on the leads open this many days ago
+    # The model must also out-rank the prior on the leads open this many days ago (pooled over the
+    # days: one horizon alone has too few wins to tell two rankings apart). A single number is one day.
+    backtest_days: list[PositiveDays] = Field(default_factory=lambda: [15, 30, 45, 60], min_length=1)
+
+    @field_validator("backtest_days", mode="before")
+    @classmethod
+    def _one_day_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class Research(_Strict):

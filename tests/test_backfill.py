@@ -32,8 +32,8 @@ pytestmark = pytest.mark.slow
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOCATION = {"repositoryLocationName": "revops_hive_mind", "repositoryName": "__repository__"}
-# The scoring chain and the snapshots it reads: one run per day holds all seven steps.
-ASSETS = ["ghl_contacts", "ghl_opportunities", "rb2b_visitors", "enriched_accounts", "intent_signals",
+# The scoring chain and the snapshots it reads: one run per day holds all eight steps.
+ASSETS = ["ghl_pipelines", "ghl_contacts", "ghl_opportunities", "rb2b_visitors", "enriched_accounts", "intent_signals",
           "intent_scores", "lead_scores"]
 DAYS = 30
 ACCOUNTS = 20
@@ -201,7 +201,7 @@ def _check_backfill(instance: dg.DagsterInstance, backfill_id: str, days: list[s
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS, backfill.status
     runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
     assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
-    assert sorted(r.tags["dagster/partition"] for r in runs) == days  # one run per day, all seven steps
+    assert sorted(r.tags["dagster/partition"] for r in runs) == days  # one run per day, all eight steps
     all_runs = instance.get_runs()
     assert len(all_runs) == len(runs), "only backfill runs ran (sensors and schedule were stopped)"
 

@@ -199,3 +199,18 @@ def test_cross_field_errors_name_the_exact_field_and_its_line(tmp_path):
     path, text = _broken(tmp_path / "d", "lead_processing.md", "employee_range: [50, 2000]", "employee_range: [2000, 50]")
     assert _error(path) == (f"{path}:{_line(text, 'employee_range: [2000, 50]')}: icp.employee_range: "
                             f"employee_range must be [min, max] with 0 <= min <= max, got [2000, 50]")
+
+
+@pytest.mark.parametrize("value, expected", [("45", [45]), ("[15, 30, 45, 60]", [15, 30, 45, 60])])
+def test_backtest_days_are_a_list_and_one_number_is_one_day(tmp_path, value, expected):
+    path = _copy(tmp_path) / "lead_processing.md"
+    path.write_text(path.read_text().replace("backtest_days: [15, 30, 45, 60]", f"backtest_days: {value}"))
+    assert parse_directive(path).params.scoring.backtest_days == expected
+
+
+@pytest.mark.parametrize("value", ["[]", "[30, 0]", "[30, 4.5]", "true"])
+def test_backtest_days_must_be_whole_positive_days(tmp_path, value):
+    path = _copy(tmp_path) / "lead_processing.md"
+    path.write_text(path.read_text().replace("backtest_days: [15, 30, 45, 60]", f"backtest_days: {value}"))
+    with pytest.raises(DirectiveError, match=r"lead_processing.md:\d+: scoring.backtest_days"):
+        parse_directive(path)

@@ -415,6 +415,16 @@ def test_the_model_must_also_win_the_backtest_on_then_open_leads() -> None:
     early = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=LM.Backtest(date(2023, 6, 2), X, like_history))
     assert early.kind == "rule_prior" and "cannot be run" in early.choice  # too few outcomes known by then to refit
 
+    # several days: pooled; a day that cannot be run is left out and named, the others decide
+    days = [LM.Backtest(date(2023, 6, 2), X, like_history), LM.Backtest(date(2024, 1, 31), X, like_history),
+            LM.Backtest(date(2024, 2, 29), X, like_history)]
+    pooled = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=days)
+    assert pooled.kind == "calibrated_logistic" and pooled.metrics["backtest_n"] == 6000
+    assert "backtest at 2024-01-31, 2024-02-29 (not run at 2023-06-02" in pooled.choice
+    assert {"backtest_2024-01-31_auc", "backtest_2024-02-29_auc"} <= set(pooled.metrics)
+    mixed = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=[days[1], LM.Backtest(date(2024, 2, 29), X, like_prior)])
+    assert mixed.metrics["backtest_n"] == 6000 and mixed.metrics["backtest_auc"] < pooled.metrics["backtest_auc"]
+
 
 def test_lead_backtest_asks_the_question_of_an_earlier_day() -> None:
     """Leads added by the earlier day whose account had no closed deal then; labelled by a win after
@@ -444,3 +454,110 @@ def test_lead_backtest_asks_the_question_of_an_earlier_day() -> None:
     # b lost and c won before Feb 15: not open then; e was added after it: not known then
     assert bt.features.index.tolist() == [0, 3] and bt.converted.tolist() == [1, 0]
     assert (bt.features["funding recency"] == 0).all()  # both fundings were published after Feb 15
+
+
+def _stage_log() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A five-stage pipeline and the stage changes of the three ``_deals``: o1 walks to the last stage
+    and closes won on the day it entered it; o2 reaches the second; o3 never moves."""
+    from revops_assets.assets.coach import stage_log
+
+    pipelines = pd.DataFrame({"pipeline_id": "p", "stage_id": [f"s{i}" for i in range(5)], "position": range(5)})
+    ts = lambda v: pd.to_datetime(v, utc=True)  # noqa: E731
+    changes = pd.DataFrame({
+        "opportunity_id": ["o1", "o1", "o1", "o2", "o2", "o2"],
+        "stage_id": ["s0", "s2", "s4", "s0", "s1", "gone"],
+        "entered_at": ts(["2024-03-01T10:00:00Z", "2024-03-10T10:00:00Z", "2024-04-01T09:00:00Z",
+                          "2024-03-05T10:00:00Z", "2024-03-20T10:00:00Z", "2024-03-21T10:00:00Z"]),
+    })
+    return stage_log(changes, pipelines), pipelines
+
+
+def test_stage_log_gives_each_stage_its_depth_in_the_pipeline() -> None:
+    log, _ = _stage_log()
+    assert log["depth"].tolist() == [0.0, 0.5, 1.0, 0.0, 0.25]  # the unknown stage "gone" is dropped
+    assert log["opportunity_id"].tolist() == ["o1", "o1", "o1", "o2", "o2"]
+
+
+def test_training_rows_per_stage_entered_before_the_close() -> None:
+    """A deal is a training row on the day it opened and on each later day it entered a stage, with
+    the stage as it was then; a stage entered on the day the deal closed is not (it may be the close
+    itself, e.g. a "Closed Won" stage)."""
+    from revops_assets.assets.coach import training_history
+    from revops_assets.directives import load_directives
+    from revops_assets.settings import PROJECT_DIR
+
+    lp = load_directives(PROJECT_DIR / "directives").lead_processing
+    opps, contacts = _deals()
+    log, _ = _stage_log()
+    accounts = pd.DataFrame({"domain": ["a.com"], "company_name": ["A"], "industry": ["SaaS"], "employee_count": [300],
+                             "region": ["EMEA"]})
+    signals = pd.DataFrame({"domain": ["a.com"], "type": ["funding"], "confidence": [1.0],
+                            "published": pd.to_datetime(["2024-03-04"], utc=True)})
+    hist = training_history(opps.merge(contacts, on="contact_id"), accounts, signals, lp.icp.model_dump(), lp.intent, log)
+    assert sorted(hist.index) == ["o1", "o1#1", "o2", "o2#1", "o3"]
+    assert hist.loc["o1#1", "deal stage"] == 0.5 and hist.loc["o2#1", "deal stage"] == 0.25
+    assert (hist.loc[["o1", "o2", "o3"], "deal stage"] == 0).all()
+    assert hist.loc["o1#1", "features_as_of"] == pd.Timestamp("2024-03-10")
+    assert hist.loc["o1#1", "funding recency"] > 0  # the March 4 news is known by March 10
+    assert hist.loc["o1#1", "converted"] == 1 and hist.loc["o2#1", "opportunity_id"] == "o2"
+
+
+def test_deal_stage_on_a_day_is_the_latest_stage_of_deals_open_then() -> None:
+    from revops_assets.assets.coach import deal_stage_on
+
+    opps, contacts = _deals()
+    opps = opps.merge(contacts, on="contact_id")
+    log, _ = _stage_log()
+    ts = lambda v: pd.Timestamp(v, tz="UTC")  # noqa: E731
+    assert deal_stage_on(opps, log, ts("2024-03-04T23:59:59")).to_dict() == {"a.com": 0.0}  # o1 open, first stage
+    assert deal_stage_on(opps, log, ts("2024-03-25T23:59:59")).to_dict() == {"a.com": 0.5}  # o1 at s2 beats o2 at s1
+    assert deal_stage_on(opps, log, ts("2024-04-02T00:00:00")).to_dict() == {"a.com": 0.25}  # o1 closed: o2 left
+    assert deal_stage_on(opps, log, ts("2024-05-01T00:00:00")).empty  # all closed
+
+
+def test_auc_gain_bound_counts_a_deal_once_however_many_rows_it_has() -> None:
+    """Ten copies of every row are no more evidence than one: resampled by group, the bound is that
+    of the original rows (resampled as rows it would look ~3x more certain)."""
+    rng = np.random.default_rng(5)
+    y = (rng.random(150) < 0.3).astype(int)
+    model, prior = y + rng.normal(0, 1.2, 150), y + rng.normal(0, 1.5, 150)
+    once = LM.auc_gain_lower_bound(y, model, prior, samples=300)
+    rep = lambda a: np.repeat(a, 10)  # noqa: E731
+    grouped = LM.auc_gain_lower_bound(rep(y), rep(model), rep(prior), samples=300, groups=rep(np.arange(150)))
+    as_rows = LM.auc_gain_lower_bound(rep(y), rep(model), rep(prior), samples=300)
+    assert abs(grouped - once) < 0.03 and as_rows > grouped + 0.02
+
+
+def test_a_deals_stage_rows_stay_on_one_side_of_the_split() -> None:
+    hist, _ = _history(2500)
+    hist = pd.concat([hist, hist.assign(**{"deal stage": 0.5})]).assign(opportunity_id=lambda d: d.index.astype(str))
+    hist.index = range(len(hist))
+    model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"])
+    known = hist[hist["outcome_at"] < pd.Timestamp("2024-04-01")]
+    assert model.n_outcomes == known["opportunity_id"].nunique() == len(known) // 2  # deals, not rows
+    assert "deal-stage rows" in model.choice
+    ordered = known.sort_values("outcome_at", kind="stable")["opportunity_id"]
+    cut = int(model.metrics["n_train"])
+    assert not set(ordered.iloc[:cut]) & set(ordered.iloc[cut:])
+
+
+def test_lead_backtest_sees_the_deal_stage_of_the_earlier_day() -> None:
+    """The backtest's leads carry their account's deal stage as it was then, not as it is now."""
+    from revops_assets.assets.coach import lead_backtest
+    from revops_assets.directives import load_directives
+    from revops_assets.settings import PROJECT_DIR
+
+    lp = load_directives(PROJECT_DIR / "directives").lead_processing
+    opps, contacts = _deals()
+    opps = opps.merge(contacts, on="contact_id")
+    log, _ = _stage_log()
+    leads = pd.DataFrame({"contact_id": ["x1", "y1"], "domain": ["a.com", "b.com"], "title": ["CEO", "CEO"]})
+    accounts = pd.DataFrame({"domain": ["a.com", "b.com"], "company_name": ["A", "B"], "industry": ["SaaS"] * 2,
+                             "employee_count": [300] * 2, "region": ["EMEA"] * 2})
+    signals = pd.DataFrame({"domain": ["a.com"], "type": ["funding"], "confidence": [1.0],
+                            "published": pd.to_datetime(["2024-01-01"], utc=True)})
+    day = pd.Timestamp("2024-04-30T23:59:59", tz="UTC")
+    bt = lead_backtest(leads, opps, accounts, signals, lp.icp.model_dump(), lp.intent, day, 40, log)  # then: March 21
+    assert bt.as_of == date(2024, 3, 21)
+    assert bt.features["deal stage"].tolist() == [0.5, 0.0]  # o1 was at s2 then (it has since closed won)
+    assert bt.converted.tolist() == [1, 0]

@@ -1,8 +1,8 @@
 """COACH: who to work today (lead scores) and which deals went quiet (the ghost list).
 
 Point-in-time: the score for day D uses signals published and activities recorded on or before D,
-and the model for D is trained only on deals closed by D, with features as they were when each deal
-was opened. Every score row carries the model and directive versions, and the history table keeps
+and the model for D is trained only on deals closed by D, with features as they were on the day each
+deal opened and on each day it entered a later stage (so it learns what a deal's stage is worth). Every score row carries the model and directive versions, and the history table keeps
 one row per (day, directive version, contact) so two directive versions compare in one query.
 """
 
@@ -46,40 +46,91 @@ def _signals_before(signals: pd.DataFrame, day) -> pd.DataFrame:
 
 
 def features_as_of(rows: pd.DataFrame, day, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules) -> pd.DataFrame:
-    """Model features of ``rows`` [domain, title] as they were on ``day`` (index of ``rows``): the
-    accounts' firmographics and the intent scored from the signals published by then."""
+    """Model features of ``rows`` [domain, title, optional deal_stage_depth] as they were on ``day``
+    (index of ``rows``): the accounts' firmographics and the intent scored from the signals
+    published by then."""
     from revops_assets.scoring.intent_score import score_intent
-    from revops_assets.scoring.lead_model import lead_features
+    from revops_assets.scoring.lead_model import DEAL_STAGE_COLUMN, lead_features
 
     sig = _signals_before(signals, day)
     scores = score_intent(sig, as_of=day, weights=rules.weights, half_life_days=rules.half_life_days,
                           cap=rules.cap, with_contributions=False) if len(sig) else None
-    acc = rows[["domain", "title"]].merge(accounts.drop_duplicates("domain"), on="domain", how="left")
+    cols = ["domain", "title"] + ([DEAL_STAGE_COLUMN] if DEAL_STAGE_COLUMN in rows else [])
+    acc = rows[cols].merge(accounts.drop_duplicates("domain"), on="domain", how="left")
     return lead_features(acc, icp, day, scores, sig).set_axis(rows.index)
 
 
-def training_history(opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules) -> pd.DataFrame:
-    """Closed deals (index: opportunity_id) with features as of the day each deal was opened (no
-    hindsight): the account's firmographics and intent then, and the deal contact's ``title`` (so
-    seniority is learned from the person the deal was worked with, as it is scored). Titles are the
-    contacts' current ones: the CRM keeps no title history, and a title rarely changes within a
-    deal's life. ``features_as_of`` (the opening day) and ``outcome_at`` date every row."""
+def stage_log(history: pd.DataFrame, pipelines: pd.DataFrame) -> pd.DataFrame:
+    """Every known stage entry [opportunity_id, entered_at, depth], depth = how far through its
+    pipeline the stage is (first 0, last 1), by the stages' positions; entries of unknown stages dropped."""
+    pos = pd.to_numeric(pipelines["position"], errors="coerce").astype("float64")
+    by_pipeline = pos.groupby(pipelines["pipeline_id"])
+    lo, hi = by_pipeline.transform("min"), by_pipeline.transform("max")
+    depth = ((pos - lo) / (hi - lo).where(hi > lo)).fillna(0.0)
+    log = history.assign(entered_at=to_utc(history["entered_at"]),
+                         depth=history["stage_id"].map(dict(zip(pipelines["stage_id"], depth))))
+    log = log.dropna(subset=["depth", "entered_at"])[["opportunity_id", "entered_at", "depth"]]
+    return log.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True)
+
+
+def deal_stage_on(opps: pd.DataFrame, log: pd.DataFrame, end) -> pd.Series:
+    """domain -> depth of the account's furthest deal open at ``end`` (its latest stage entry by
+    then; 0 for an open deal with none recorded). Accounts with no open deal are absent."""
+    closed_at = to_utc(opps["last_status_change_at"])
+    open_then = (to_utc(opps["created_at"]) <= end) & ~(opps["status"].isin(CLOSED) & (closed_at <= end))
+    live = opps.loc[open_then & opps["domain"].notna(), ["opportunity_id", "domain"]]
+    seen = log[(log["entered_at"] <= end) & log["opportunity_id"].isin(live["opportunity_id"])]
+    latest = seen.groupby("opportunity_id", sort=False)["depth"].last()
+    depth = live["opportunity_id"].map(latest).fillna(0.0)
+    return depth.groupby(live["domain"]).max().rename("depth")
+
+
+def training_history(opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict, rules,
+                     log: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Closed deals with features as they were at each point the deal was open (no hindsight): on
+    the day it was opened (index: opportunity_id) and, given the stage ``log``, on each later day it
+    entered a stage before the day it closed (index ``<opportunity_id>#<n>``), with ``deal stage``
+    as it was then -- so the model learns what reaching a stage is worth, which a deal's opening day
+    alone cannot teach (every deal opens in the first stage). Each row has the account's
+    firmographics and intent then and the deal contact's ``title`` (seniority is learned from the
+    person the deal was worked with, as it is scored; titles are current: the CRM keeps no title
+    history). ``features_as_of``, ``outcome_at`` and ``opportunity_id`` on every row."""
+    from revops_assets.scoring.lead_model import DEAL_STAGE_COLUMN
+
     closed = opps[opps["status"].isin(CLOSED)].dropna(subset=["domain"])
+    created, closed_at = to_utc(closed["created_at"]), to_utc(closed["last_status_change_at"])
+    rows = closed.assign(_at=created, _row=closed["opportunity_id"], **{DEAL_STAGE_COLUMN: 0.0})
+    if log is not None and len(closed):
+        entries = log.merge(pd.DataFrame({"opportunity_id": closed["opportunity_id"], "_created": created,
+                                          "_closed": closed_at}), on="opportunity_id")
+        opening = entries[entries["entered_at"] <= entries["_created"]].groupby("opportunity_id")["depth"].last()
+        rows[DEAL_STAGE_COLUMN] = rows["opportunity_id"].map(opening).fillna(0.0)
+        later = entries[(entries["entered_at"] > entries["_created"])
+                        & (entries["entered_at"].dt.normalize() < entries["_closed"].dt.normalize())]
+        if len(later):
+            n = later.groupby("opportunity_id").cumcount() + 1
+            staged = closed.merge(later[["opportunity_id", "entered_at", "depth"]], on="opportunity_id")
+            staged = staged.assign(_at=staged.pop("entered_at"), _row=staged["opportunity_id"] + "#" + n.astype(str).to_numpy(),
+                                   **{DEAL_STAGE_COLUMN: staged.pop("depth")})
+            rows = pd.concat([rows, staged], ignore_index=True)
     frames = []
-    for opened, group in closed.groupby(closed["created_at"].dt.date):
-        feats = features_as_of(group, opened, accounts, signals, icp, rules).set_axis(group["opportunity_id"])
+    for day, group in rows.groupby(rows["_at"].dt.date):
+        feats = features_as_of(group, day, accounts, signals, icp, rules).set_axis(group["_row"])
         frames.append(feats.assign(converted=(group["status"] == "won").astype(int).to_numpy(),
-                                   features_as_of=pd.Timestamp(opened),
-                                   outcome_at=group["last_status_change_at"].to_numpy()))
-    return pd.concat(frames) if frames else pd.DataFrame(columns=["converted", "features_as_of", "outcome_at"])
+                                   features_as_of=pd.Timestamp(day),
+                                   outcome_at=group["last_status_change_at"].to_numpy(),
+                                   opportunity_id=group["opportunity_id"].to_numpy()))
+    if not frames:
+        return pd.DataFrame(columns=["converted", "features_as_of", "outcome_at", "opportunity_id"])
+    return pd.concat(frames).rename_axis(None)
 
 
 def lead_backtest(leads: pd.DataFrame, opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.DataFrame, icp: dict,
-                  rules, day, days_back: int):
+                  rules, day, days_back: int, log: pd.DataFrame | None = None):
     """The day's scoring question asked ``days_back`` days earlier (``lead_model.Backtest``): the
     leads known then (added by that day) whose account had no closed deal by then, their features as
-    of then, and whether the account won a deal after it, by ``day``."""
-    from revops_assets.scoring.lead_model import Backtest
+    of then (deal stage too, given the stage ``log``), and whether the account won a deal after it, by ``day``."""
+    from revops_assets.scoring.lead_model import DEAL_STAGE_COLUMN, Backtest
 
     last = pd.Timestamp(day)  # an as_of() datetime, or a bare date meaning its whole day
     last = last.tz_convert("UTC") if last.tzinfo else last.normalize().tz_localize("UTC") + pd.Timedelta(days=1, microseconds=-1)
@@ -90,18 +141,23 @@ def lead_backtest(leads: pd.DataFrame, opps: pd.DataFrame, accounts: pd.DataFram
     won_since = set(opps.loc[(opps["status"] == "won") & (closed_at >= end_then) & (closed_at <= last), "domain"].dropna())
     known = to_utc(leads["date_added"]) < end_then if "date_added" in leads else pd.Series(True, index=leads.index)
     rows = leads[known & ~leads["domain"].isin(closed_then)]
+    if log is not None:
+        depth = deal_stage_on(opps, log, end_then - pd.Timedelta(microseconds=1))
+        rows = rows.assign(**{DEAL_STAGE_COLUMN: rows["domain"].map(depth).fillna(0.0)})
     return Backtest(as_of=then, features=features_as_of(rows, then, accounts, signals, icp, rules),
-                    converted=rows["domain"].isin(won_since).astype(int).to_numpy())
+                    converted=rows["domain"].isin(won_since).astype(int).to_numpy(), groups=rows["domain"].to_numpy())
 
 
 def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) -> pd.Series:
-    """Why each training row (index: opportunity_id; ``features_as_of``, ``outcome_at``) could not
-    have been known on ``day`` -- judged against the day's deal snapshot, not the model's own
-    window filter. Empty when every row is a deal closed on or before the day, with the outcome
-    date the snapshot records and features dated no later than that outcome."""
+    """Why each training row (``opportunity_id`` column, else the index; ``features_as_of``,
+    ``outcome_at``) could not have been known on ``day`` -- judged against the day's deal snapshot,
+    not the model's own window filter. Empty when every row is a deal closed on or before the day,
+    with the outcome date the snapshot records and features dated while the deal was open (from
+    the day it opened to its outcome)."""
     end = pd.Timestamp(day)
     end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
-    deals = opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id").reindex(trained.index)
+    ids = trained["opportunity_id"] if "opportunity_id" in trained else trained.index.to_series()
+    deals = opportunities.drop_duplicates("opportunity_id").set_index("opportunity_id").reindex(ids).set_axis(trained.index)
     closed_at = to_utc(deals["last_status_change_at"])
     outcome_at = to_utc(pd.Series(trained["outcome_at"], index=trained.index))
     features_at = to_utc(pd.Series(trained["features_as_of"], index=trained.index))
@@ -112,7 +168,7 @@ def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) ->
         (~(outcome_at <= end), "outcome dated after the day"),
         (outcome_at != closed_at, "outcome date differs from the deal's close"),
         (~(features_at <= outcome_at), "features dated after the outcome"),
-        (~(features_at.dt.normalize() <= to_utc(deals["created_at"]).dt.normalize()), "features dated after the deal opened"),
+        (~(features_at.dt.normalize() >= to_utc(deals["created_at"]).dt.normalize()), "features dated before the deal opened"),
     ]
     why = pd.Series("", index=trained.index, dtype=object)
     for bad, text in rules:
@@ -126,11 +182,13 @@ def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) ->
 )
 def lead_scores(
     context: dg.AssetExecutionContext, ghl_contacts: pd.DataFrame, ghl_opportunities: pd.DataFrame,
-    enriched_accounts: pd.DataFrame, intent_scores: pd.DataFrame, intent_signals: pd.DataFrame,
-    revops: RevOpsConfig, warehouse_db: DuckDBResource,
+    ghl_pipelines: pd.DataFrame, enriched_accounts: pd.DataFrame, intent_scores: pd.DataFrame,
+    intent_signals: pd.DataFrame, revops: RevOpsConfig, warehouse_db: DuckDBResource,
 ):
     """Conversion probability, High/Medium/Low priority and the top factors for every contact."""
+    from revops_assets.assets.crm import known_stage_history
     from revops_assets.scoring.lead_model import (
+        DEAL_STAGE_COLUMN,
         assign_priority,
         fit_lead_model,
         icp_filter,
@@ -149,10 +207,15 @@ def lead_scores(
     leads = leads.merge(good_accounts, on="domain", how="inner").reset_index(drop=True)
 
     opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "title"]], on="contact_id", how="left")
-    history = training_history(opps, good_accounts, intent_signals, icp, lp.intent)
-    backtest = lead_backtest(leads, opps, good_accounts, intent_signals, icp, lp.intent, day, lp.scoring.backtest_days)
+    with warehouse_db.get_connection() as conn:
+        changes = known_stage_history(revops, conn)
+    log = stage_log(changes[changes["entered_at"] <= day], ghl_pipelines)  # point in time: changes by the day
+    leads[DEAL_STAGE_COLUMN] = leads["domain"].map(deal_stage_on(opps, log, day)).fillna(0.0)
+    history = training_history(opps, good_accounts, intent_signals, icp, lp.intent, log)
+    backtests = [lead_backtest(leads, opps, good_accounts, intent_signals, icp, lp.intent, day, days, log)
+                 for days in lp.scoring.backtest_days]
     model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train,
-                           backtest=backtest)
+                           backtest=backtests)
     leaks_in_training = training_leakage(history.loc[model.trained_on], ghl_opportunities, day)
 
     fit, reasons = icp_filter(leads, icp)

@@ -32,7 +32,13 @@ FEATURES = [
     "hiring recency",
     "leadership change recency",
     "product launch recency",
+    "deal stage",
 ]
+RECENCY_FEATURES = FEATURES[6:10]
+# "deal stage": how far the account's furthest deal open on the day has got through its pipeline,
+# 0 (no open deal, or its first stage) to 1 (the last stage). The rule prior ignores it; a model
+# trained on stage-by-stage deal outcomes learns what it is worth.
+DEAL_STAGE_COLUMN = "deal_stage_depth"  # where lead_features reads it from (0 when absent)
 RECENCY_SCALE_DAYS = 90.0  # recency = exp(-days / 90); 0 when the account has no such signal
 DEFAULT_STAGES = frozenset(
     {"new", "new lead", "lead", "mql", "sql", "contacted", "qualified", "discovery", "demo", "demo scheduled", "proposal",
@@ -217,7 +223,8 @@ def lead_features(
 ) -> pd.DataFrame:
     """Model features (columns :data:`FEATURES`, index of ``accounts``) as of ``as_of``.
 
-    Intent score comes from ``intent_scores`` [domain, intent_score] (0 when absent). Per-type
+    Intent score comes from ``intent_scores`` [domain, intent_score] (0 when absent); deal stage from
+    ``accounts``' :data:`DEAL_STAGE_COLUMN` (0 when absent). Per-type
     recency comes from ``signals`` [domain, type, published] (latest signal on or before
     ``as_of``), else from ``<type>_days_ago`` columns in ``accounts`` (sample-generator layout).
     """
@@ -256,8 +263,10 @@ def lead_features(
         for kind, col in zip(INTENT_TYPES, ("funding_days_ago", "hiring_days_ago", "leadership_days_ago", "launch_days_ago")):
             days[kind] = (pd.to_numeric(accounts[col], errors="coerce").to_numpy(dtype="float64") if col in accounts
                           else np.full(len(idx), np.nan))
-    for kind, name in zip(INTENT_TYPES, FEATURES[6:]):
+    for kind, name in zip(INTENT_TYPES, RECENCY_FEATURES):
         out[name] = np.nan_to_num(np.exp(-days[kind] / RECENCY_SCALE_DAYS), nan=0.0)
+    depth = accounts[DEAL_STAGE_COLUMN] if DEAL_STAGE_COLUMN in accounts else None
+    out["deal stage"] = 0.0 if depth is None else pd.to_numeric(depth, errors="coerce").fillna(0.0).clip(0, 1).to_numpy()
     return pd.DataFrame(out, index=idx, columns=FEATURES)
 
 
@@ -302,6 +311,7 @@ class Backtest:
     as_of: date
     features: pd.DataFrame
     converted: np.ndarray
+    groups: np.ndarray | None = None  # each lead's account: its leads share one outcome, resampled together
 
 
 @dataclass
@@ -355,13 +365,25 @@ def _rank_auc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def auc_gain_lower_bound(y: np.ndarray, p_model: np.ndarray, p_prior: np.ndarray,
-                         samples: int = 400, quantile: float = 0.05, seed: int = 0) -> float:
+                         samples: int = 400, quantile: float = 0.05, seed: int = 0, groups: np.ndarray | None = None) -> float:
     """The ``quantile`` of (model AUC - prior AUC) over paired bootstrap resamples of the validation
-    slice: > 0 means the model ranks better than the prior with ~95% confidence. A fixed seed keeps
-    the choice (and the model version) deterministic for the same data."""
+    slice: > 0 means the model ranks better than the prior with ~95% confidence. With ``groups``
+    (e.g. the deal of each row) whole groups are resampled: rows of one deal are not independent
+    evidence. A fixed seed keeps the choice (and the model version) deterministic for the same data."""
     y, p_model, p_prior = (np.asarray(a, dtype="float64") for a in (y, p_model, p_prior))
-    idx = np.random.default_rng(seed).integers(0, len(y), size=(samples, len(y)))
-    gain = _rank_auc(y[idx], p_model[idx]) - _rank_auc(y[idx], p_prior[idx])
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, len(y), size=(samples, len(y)))
+        gain = _rank_auc(y[idx], p_model[idx]) - _rank_auc(y[idx], p_prior[idx])
+    else:
+        codes, uniq = pd.factorize(pd.Series(np.asarray(groups, dtype=object)))
+        order = np.argsort(codes, kind="stable")
+        start = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+        members = [order[start[g]:start[g + 1]] for g in range(len(uniq))]
+        gain = np.empty(samples)
+        for i in range(samples):
+            rows = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+            gain[i] = (_rank_auc(y[rows][None], p_model[rows][None]) - _rank_auc(y[rows][None], p_prior[rows][None]))[0]
     gain = gain[~np.isnan(gain)]
     return float(np.quantile(gain, quantile)) if len(gain) else float("nan")
 
@@ -378,13 +400,15 @@ def fit_lead_model(
     outcome_col: str = "converted",
     time_col: str = "outcome_at",
     valid_fraction: float = 0.25,
-    backtest: Backtest | None = None,
+    backtest: Backtest | Sequence[Backtest] | None = None,
+    group_col: str = "opportunity_id",
 ) -> LeadModel:
     """The model to score with at ``as_of``: a calibrated logistic regression, or the rule prior.
 
     ``history`` has :data:`FEATURES` (as they were at decision time -- the caller's job),
-    ``outcome_col`` (0/1) and ``time_col`` (when the outcome became known); only outcomes known by
-    ``as_of`` are used. Time-ordered validation: fit on the earlier ``1 - valid_fraction`` of them
+    ``outcome_col`` (0/1) and ``time_col`` (when the outcome became known), and optionally
+    ``group_col`` (rows of one deal at different stages: kept on one side of the split, resampled
+    together); only outcomes known by ``as_of`` are used. Time-ordered validation: fit on the earlier ``1 - valid_fraction`` of them
     and score the later slice with both the fitted model and :func:`rule_prior` (AUC, Brier, ECE).
 
     The rule: keep the rule prior unless the trained model's validation AUC is higher than the
@@ -395,11 +419,14 @@ def fit_lead_model(
     only, a validation slice without both classes, or a model not shown to rank better -> the prior. When the model wins it is refit on all known outcomes (sigmoid calibration below 1,000
     rows, where isotonic overfits, isotonic above). ``choice`` says which and why.
 
-    With a ``backtest`` the model must also win there, beyond chance: refit on the outcomes known by
-    ``backtest.as_of`` only, it must rank that day's open leads by their later wins better than the
-    prior (same bootstrap bound). Without enough outcomes by then to refit, the prior is kept: a
-    model never shown to rank open leads better does not replace it. On the sample workspace the
-    closed-deal slice alone once picked a model that ranked the real open leads worse (0.635 vs 0.692).
+    With a ``backtest`` (one or several earlier days) the model must also win there, beyond chance:
+    for each day, refit on the outcomes known by its ``as_of`` only, it scores that day's open
+    leads; pooled over the days, it must rank them by their later wins better than the prior (same
+    bootstrap bound, a lead's account resampled as a whole across days). A day with too few outcomes
+    known by then to refit is left out (and named); with none left, the prior is kept: a model never
+    shown to rank open leads better does not replace it. On the sample workspace the closed-deal
+    slice alone once picked a model that ranked the real open leads worse (0.635 vs 0.692); the
+    pooled backtest rejects that model (0.603 vs 0.666, bound -0.121).
     """
     employee_range = (float(employee_range[0]), float(employee_range[1]))
     ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
@@ -407,19 +434,25 @@ def fit_lead_model(
     known = history.assign(_when=when)[(when < ts.normalize() + pd.Timedelta(days=1)) & history[outcome_col].notna()]
     known = known.sort_values("_when", kind="stable")
     y_all = known[outcome_col].astype(int).to_numpy()
+    n_known = _outcomes(known, group_col)
     prior_version = _version({"kind": "rule_prior", "formula": rule_prior.__doc__, "employee_range": employee_range})
 
     def prior(why: str, metrics: dict | None = None, prior_metrics: dict | None = None) -> LeadModel:
         return LeadModel(kind="rule_prior", model_version=prior_version, as_of=str(ts.date()), employee_range=employee_range,
-                         n_outcomes=len(known), metrics=metrics or {}, prior_metrics=prior_metrics or {}, choice=why,
+                         n_outcomes=n_known, metrics=metrics or {}, prior_metrics=prior_metrics or {}, choice=why,
                          trained_on=known.index.tolist())
 
-    if len(known) < min_outcomes or len(np.unique(y_all)) < 2:
-        return prior(f"rule prior: {len(known)} known outcomes ({int(y_all.sum())} won), "
+    if n_known < min_outcomes or len(np.unique(y_all)) < 2:
+        won = _outcomes(known[y_all == 1], group_col)
+        return prior(f"rule prior: {n_known} known outcomes ({won} won), "
                      f"fewer than {min_outcomes} or one class only")
 
     X_all = known[FEATURES].to_numpy(dtype="float64")
+    groups = known[group_col].to_numpy() if group_col in known else None
     cut = int(round(len(known) * (1 - valid_fraction)))
+    whens = known["_when"].to_numpy()
+    while 0 < cut < len(known) and whens[cut] == whens[cut - 1]:
+        cut += 1  # rows known at the same instant (one deal's stages) stay on one side of the split
     y_tr, y_va = y_all[:cut], y_all[cut:]
     if len(np.unique(y_tr)) < 2 or len(np.unique(y_va)) < 2:
         return prior(f"rule prior: the time-ordered split ({cut} train / {len(y_va)} validation) "
@@ -429,18 +462,20 @@ def fit_lead_model(
     p_prior = rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy()
     metrics = _metrics(y_va, p_model) | {"n_train": float(cut)}
     prior_metrics = _metrics(y_va, p_prior)
-    gain = metrics["auc_gain_p05"] = auc_gain_lower_bound(y_va, p_model, p_prior)
+    gain = metrics["auc_gain_p05"] = auc_gain_lower_bound(y_va, p_model, p_prior,
+                                                          groups=None if groups is None else groups[cut:])
     versus = (f"model AUC {metrics['auc']:.3f} vs rule prior AUC {prior_metrics['auc']:.3f} "
-              f"on the {len(y_va)} latest outcomes, 5% bootstrap bound of the gain {gain:+.3f}")
+              f"on the {_outcomes(known.iloc[cut:], group_col)} latest outcomes"
+              + (f" ({len(y_va)} deal-stage rows)" if groups is not None else "") + f", 5% bootstrap bound of the gain {gain:+.3f}")
     if not metrics["auc"] > prior_metrics["auc"]:
         return prior(f"rule prior: {versus} (the model must beat the prior)", metrics, prior_metrics)
     if not gain > 0:
         return prior(f"rule prior: {versus} (the model must beat the prior beyond chance)", metrics, prior_metrics)
     if backtest is not None:
-        verdict = _run_backtest(known, backtest, employee_range, min_outcomes, outcome_col, metrics, prior_metrics)
+        verdict = _run_backtest(known, backtest, employee_range, min_outcomes, outcome_col, group_col, metrics, prior_metrics)
         if verdict is not None:
             return prior(f"rule prior: {versus}, but {verdict}", metrics, prior_metrics)
-        versus += (f"; backtest at {backtest.as_of}: AUC {metrics['backtest_auc']:.3f} vs {prior_metrics['backtest_auc']:.3f} "
+        versus += (f"; {metrics.pop('_backtest_days')}: AUC {metrics['backtest_auc']:.3f} vs {prior_metrics['backtest_auc']:.3f} "
                    f"on {int(metrics['backtest_n'])} then-open leads, bound {metrics['backtest_gain_p05']:+.3f}")
 
     cal = _fit_calibrated(X_all, y_all)
@@ -453,30 +488,52 @@ def fit_lead_model(
     return LeadModel(
         kind="calibrated_logistic", model_version=version, as_of=str(ts.date()), employee_range=employee_range,
         metrics=metrics, prior_metrics=prior_metrics, choice=f"trained model: {versus}",
-        train_window=window, n_outcomes=len(known), trained_on=known.index.tolist(), calibrator=cal,
+        train_window=window, n_outcomes=n_known, trained_on=known.index.tolist(), calibrator=cal,
         mean=scaler.mean_, scale=scaler.scale_, coef=coef, intercept=float(lr.intercept_[0]),
     )
 
 
-def _run_backtest(known: pd.DataFrame, backtest: Backtest, employee_range: tuple[float, float], min_outcomes: int,
-                  outcome_col: str, metrics: dict, prior_metrics: dict) -> str | None:
-    """Fill the backtest figures into ``metrics`` / ``prior_metrics``; why the model fails it, or None."""
-    then = known[known["_when"] < pd.Timestamp(backtest.as_of) + pd.Timedelta(days=1)]
-    y_then = then[outcome_col].astype(int).to_numpy()
-    y_bt = np.asarray(backtest.converted, dtype=int)
-    if len(then) < min_outcomes or len(np.unique(y_then)) < 2 or len(np.unique(y_bt)) < 2:
-        return (f"the backtest at {backtest.as_of} cannot be run ({len(then)} outcomes known then, "
-                f"{int(y_bt.sum())} of {len(y_bt)} then-open leads won since), so the model is not shown to rank open leads better")
-    cal = _fit_calibrated(then[FEATURES].to_numpy(dtype="float64"), y_then)
-    p_model = cal.predict_proba(backtest.features[FEATURES].to_numpy(dtype="float64"))[:, 1]
-    p_prior = rule_prior(backtest.features, employee_range).to_numpy()
-    metrics.update({f"backtest_{k}": v for k, v in _metrics(y_bt, p_model).items()})
-    prior_metrics.update({f"backtest_{k}": v for k, v in _metrics(y_bt, p_prior).items() if k != "n"})
-    gain = metrics["backtest_gain_p05"] = auc_gain_lower_bound(y_bt, p_model, p_prior)
+def _outcomes(rows: pd.DataFrame, group_col: str) -> int:
+    """Outcomes behind ``rows``: distinct deals when rows carry one (a deal has a row per stage)."""
+    return int(rows[group_col].nunique()) if group_col in rows else len(rows)
+
+
+def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest], employee_range: tuple[float, float],
+                  min_outcomes: int, outcome_col: str, group_col: str, metrics: dict, prior_metrics: dict) -> str | None:
+    """Fill the backtest figures into ``metrics`` / ``prior_metrics`` (pooled, and AUCs per day); why
+    the model fails it, or None (then ``metrics["_backtest_days"]`` names the days, for the choice)."""
+    backtests = [backtests] if isinstance(backtests, Backtest) else list(backtests)
+    pooled: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    skipped = []
+    for bt in backtests:
+        then = known[known["_when"] < pd.Timestamp(bt.as_of) + pd.Timedelta(days=1)]
+        y_then = then[outcome_col].astype(int).to_numpy()
+        y_bt = np.asarray(bt.converted, dtype=int)
+        if _outcomes(then, group_col) < min_outcomes or len(np.unique(y_then)) < 2 or len(np.unique(y_bt)) < 2:
+            skipped.append(f"{bt.as_of} ({_outcomes(then, group_col)} outcomes known then, "
+                           f"{int(y_bt.sum())} of {len(y_bt)} then-open leads won since)")
+            continue
+        cal = _fit_calibrated(then[FEATURES].to_numpy(dtype="float64"), y_then)
+        p_model = cal.predict_proba(bt.features[FEATURES].to_numpy(dtype="float64"))[:, 1]
+        p_prior = rule_prior(bt.features, employee_range).to_numpy()
+        groups = np.asarray(bt.groups if bt.groups is not None else [f"{bt.as_of}/{i}" for i in range(len(y_bt))], dtype=object)
+        metrics[f"backtest_{bt.as_of}_auc"] = _metrics(y_bt, p_model)["auc"]
+        prior_metrics[f"backtest_{bt.as_of}_auc"] = _metrics(y_bt, p_prior)["auc"]
+        pooled.append((y_bt, p_model, p_prior, groups))
+    if not pooled:
+        return (f"the backtest cannot be run on any of its days ({'; '.join(skipped)}), "
+                "so the model is not shown to rank open leads better")
+    y, p_model, p_prior, groups = (np.concatenate(parts) for parts in zip(*pooled))
+    metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_model).items()})
+    prior_metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_prior).items() if k != "n"})
+    gain = metrics["backtest_gain_p05"] = auc_gain_lower_bound(y, p_model, p_prior, groups=groups)
+    ran = [str(bt.as_of) for bt in backtests if f"backtest_{bt.as_of}_auc" in metrics]
+    days = f"backtest at {', '.join(ran)}" + (f" (not run at {'; '.join(skipped)})" if skipped else "")
     if not gain > 0:
-        return (f"on the backtest at {backtest.as_of} the model ranks the {len(y_bt)} then-open leads by their later wins "
+        return (f"on the {days} the model ranks the {len(y)} then-open leads by their later wins "
                 f"at AUC {metrics['backtest_auc']:.3f} vs the prior's {prior_metrics['backtest_auc']:.3f} "
                 f"(bound {gain:+.3f}): it must beat the prior there too")
+    metrics["_backtest_days"] = days
     return None
 
 
