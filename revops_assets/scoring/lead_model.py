@@ -472,10 +472,11 @@ def fit_lead_model(
     if not gain > 0:
         return prior(f"rule prior: {versus} (the model must beat the prior beyond chance)", metrics, prior_metrics)
     if backtest is not None:
-        verdict = _run_backtest(known, backtest, employee_range, min_outcomes, outcome_col, group_col, metrics, prior_metrics)
+        verdict, days = _run_backtest(known, backtest, employee_range, min_outcomes, outcome_col, group_col,
+                                      metrics, prior_metrics)
         if verdict is not None:
             return prior(f"rule prior: {versus}, but {verdict}", metrics, prior_metrics)
-        versus += (f"; {metrics.pop('_backtest_days')}: AUC {metrics['backtest_auc']:.3f} vs {prior_metrics['backtest_auc']:.3f} "
+        versus += (f"; {days}: AUC {metrics['backtest_auc']:.3f} vs {prior_metrics['backtest_auc']:.3f} "
                    f"on {int(metrics['backtest_n'])} then-open leads, bound {metrics['backtest_gain_p05']:+.3f}")
 
     cal = _fit_calibrated(X_all, y_all)
@@ -499,9 +500,10 @@ def _outcomes(rows: pd.DataFrame, group_col: str) -> int:
 
 
 def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest], employee_range: tuple[float, float],
-                  min_outcomes: int, outcome_col: str, group_col: str, metrics: dict, prior_metrics: dict) -> str | None:
-    """Fill the backtest figures into ``metrics`` / ``prior_metrics`` (pooled, and AUCs per day); why
-    the model fails it, or None (then ``metrics["_backtest_days"]`` names the days, for the choice)."""
+                  min_outcomes: int, outcome_col: str, group_col: str, metrics: dict,
+                  prior_metrics: dict) -> tuple[str | None, str]:
+    """Fill the backtest figures into ``metrics`` / ``prior_metrics`` (pooled, and AUCs per day);
+    (why the model fails it or None, the days it was run on in words)."""
     backtests = [backtests] if isinstance(backtests, Backtest) else list(backtests)
     pooled: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     skipped = []
@@ -522,7 +524,7 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
         pooled.append((y_bt, p_model, p_prior, groups))
     if not pooled:
         return (f"the backtest cannot be run on any of its days ({'; '.join(skipped)}), "
-                "so the model is not shown to rank open leads better")
+                "so the model is not shown to rank open leads better"), ""
     y, p_model, p_prior, groups = (np.concatenate(parts) for parts in zip(*pooled))
     metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_model).items()})
     prior_metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_prior).items() if k != "n"})
@@ -532,9 +534,8 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
     if not gain > 0:
         return (f"on the {days} the model ranks the {len(y)} then-open leads by their later wins "
                 f"at AUC {metrics['backtest_auc']:.3f} vs the prior's {prior_metrics['backtest_auc']:.3f} "
-                f"(bound {gain:+.3f}): it must beat the prior there too")
-    metrics["_backtest_days"] = days
-    return None
+                f"(bound {gain:+.3f}): it must beat the prior there too"), days
+    return None, days
 
 
 def _fit_base(X: np.ndarray, y: np.ndarray):
