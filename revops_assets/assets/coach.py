@@ -2,8 +2,9 @@
 
 Point-in-time: the score for day D uses signals published and activities recorded on or before D,
 and the model for D is trained only on deals closed by D, with features as they were on the day each
-deal opened and on each day it entered a later stage (so it learns what a deal's stage is worth). Every score row carries the model and directive versions, and the history table keeps
-one row per (day, directive version, contact) so two directive versions compare in one query.
+deal opened and on each day it entered a later stage (so it learns what a deal's stage is worth).
+Every score row carries the model and directive versions, and the history table keeps one row per
+(day, directive version, contact) so two directive versions compare in one query.
 """
 
 
