@@ -422,6 +422,12 @@ def test_the_model_must_also_win_the_backtest_on_then_open_leads() -> None:
     assert pooled.kind == "calibrated_logistic" and pooled.metrics["backtest_n"] == 6000
     assert "backtest at 2024-01-31, 2024-02-29 (not run at 2023-06-02" in pooled.choice
     assert {"backtest_2024-01-31_auc", "backtest_2024-02-29_auc"} <= set(pooled.metrics)
+    # with a backtest, the slice need only not be lost: ahead by chance there, the backtest decides
+    small, _ = _history(2500)
+    assert LM.fit_lead_model(small, as_of, ICP["employee_range"]).metrics["auc_gain_p05"] < 0
+    decided = LM.fit_lead_model(small, as_of, ICP["employee_range"], backtest=days[1:])
+    assert decided.kind == "calibrated_logistic" and decided.metrics["backtest_gain_p05"] > 0
+    assert LM.fit_lead_model(small, as_of, ICP["employee_range"], backtest=LM.Backtest(date(2024, 1, 31), X, like_prior)).kind == "rule_prior"
     mixed = LM.fit_lead_model(hist, as_of, ICP["employee_range"], backtest=[days[1], LM.Backtest(date(2024, 2, 29), X, like_prior)])
     assert mixed.metrics["backtest_n"] == 6000 and mixed.metrics["backtest_auc"] < pooled.metrics["backtest_auc"]
 
