@@ -506,6 +506,14 @@ def test_training_rows_per_stage_entered_before_the_close() -> None:
     assert hist.loc["o1#1", "features_as_of"] == pd.Timestamp("2024-03-10")
     assert hist.loc["o1#1", "funding recency"] > 0  # the March 4 news is known by March 10
     assert hist.loc["o1#1", "converted"] == 1 and hist.loc["o2#1", "opportunity_id"] == "o2"
+    # two later stages of o1, deals listed in another order than the log's: each row keeps its own deal
+    more = pd.concat([log, pd.DataFrame({"opportunity_id": ["o1"], "entered_at": pd.to_datetime(["2024-03-20T10:00:00Z"]),
+                                         "depth": [0.75]})]).sort_values(["opportunity_id", "entered_at"])
+    rev = training_history(opps.merge(contacts, on="contact_id").iloc[::-1], accounts, signals, lp.icp.model_dump(),
+                           lp.intent, more)
+    assert rev.index.is_unique and sorted(rev.index) == ["o1", "o1#1", "o1#2", "o2", "o2#1", "o3"]
+    assert rev.loc["o1#2", "deal stage"] == 0.75 and rev.loc["o1#2", "opportunity_id"] == "o1"
+    assert rev.loc["o2#1", "deal stage"] == 0.25 and rev.loc["o2#1", "converted"] == 0
 
 
 def test_deal_stage_on_a_day_is_the_latest_stage_of_deals_open_then() -> None:

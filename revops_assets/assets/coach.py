@@ -109,9 +109,10 @@ def training_history(opps: pd.DataFrame, accounts: pd.DataFrame, signals: pd.Dat
         later = entries[(entries["entered_at"] > entries["_created"])
                         & (entries["entered_at"].dt.normalize() < entries["_closed"].dt.normalize())]
         if len(later):
-            n = later.groupby("opportunity_id").cumcount() + 1
-            staged = closed.merge(later[["opportunity_id", "entered_at", "depth"]], on="opportunity_id")
-            staged = staged.assign(_at=staged.pop("entered_at"), _row=staged["opportunity_id"] + "#" + n.astype(str).to_numpy(),
+            staged = later[["opportunity_id", "entered_at", "depth"]].merge(closed, on="opportunity_id", how="left")
+            staged = staged.sort_values(["opportunity_id", "entered_at"], kind="stable")
+            nth = (staged.groupby("opportunity_id").cumcount() + 1).astype(str)
+            staged = staged.assign(_at=staged.pop("entered_at"), _row=staged["opportunity_id"] + "#" + nth,
                                    **{DEAL_STAGE_COLUMN: staged.pop("depth")})
             rows = pd.concat([rows, staged], ignore_index=True)
     frames = []
