@@ -376,13 +376,10 @@ def auc_gain_lower_bound(y: np.ndarray, p_model: np.ndarray, p_prior: np.ndarray
         idx = rng.integers(0, len(y), size=(samples, len(y)))
         gain = _rank_auc(y[idx], p_model[idx]) - _rank_auc(y[idx], p_prior[idx])
     else:
-        codes, uniq = pd.factorize(pd.Series(np.asarray(groups, dtype=object)))
-        order = np.argsort(codes, kind="stable")
-        start = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-        members = [order[start[g]:start[g + 1]] for g in range(len(uniq))]
+        members = list(pd.Series(np.arange(len(y))).groupby(np.asarray(groups, dtype=object), sort=False).indices.values())
         gain = np.empty(samples)
         for i in range(samples):
-            rows = np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+            rows = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
             gain[i] = (_rank_auc(y[rows][None], p_model[rows][None]) - _rank_auc(y[rows][None], p_prior[rows][None]))[0]
     gain = gain[~np.isnan(gain)]
     return float(np.quantile(gain, quantile)) if len(gain) else float("nan")
@@ -512,7 +509,7 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
     (why the model fails it or None, the days it was run on in words)."""
     backtests = [backtests] if isinstance(backtests, Backtest) else list(backtests)
     pooled: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    skipped = []
+    ran, skipped = [], []
     for bt in backtests:
         then = known[known["_when"] < pd.Timestamp(bt.as_of) + pd.Timedelta(days=1)]
         y_then = then[outcome_col].astype(int).to_numpy()
@@ -528,6 +525,7 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
         metrics[f"backtest_{bt.as_of}_auc"] = _metrics(y_bt, p_model)["auc"]
         prior_metrics[f"backtest_{bt.as_of}_auc"] = _metrics(y_bt, p_prior)["auc"]
         pooled.append((y_bt, p_model, p_prior, groups))
+        ran.append(str(bt.as_of))
     if not pooled:
         return (f"the backtest cannot be run on any of its days ({'; '.join(skipped)}), "
                 "so the model is not shown to rank open leads better"), ""
@@ -535,7 +533,6 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
     metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_model).items()})
     prior_metrics.update({f"backtest_{k}": v for k, v in _metrics(y, p_prior).items() if k != "n"})
     gain = metrics["backtest_gain_p05"] = auc_gain_lower_bound(y, p_model, p_prior, groups=groups)
-    ran = [str(bt.as_of) for bt in backtests if f"backtest_{bt.as_of}_auc" in metrics]
     days = f"backtest at {', '.join(ran)}" + (f" (not run at {'; '.join(skipped)})" if skipped else "")
     if not gain > 0:
         return (f"on the {days} the model ranks the {len(y)} then-open leads by their later wins "
