@@ -157,19 +157,27 @@ def _positions(account: pd.Series, n: int) -> np.ndarray:
     return np.where((pos >= 0) & (pos < n), pos, -1)
 
 
-def _cell_sums(g: np.ndarray, values: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sum of ``values`` per occupied cell, the occupied cells ascending) for cell ids ``g``; each
-    sum adds its rows in row order, as ``np.bincount`` does. Account-major input (``g``
-    non-decreasing) is summed run by run; otherwise over all ``n_cells`` and the occupied ones picked."""
+def _cell_products(g: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(product of ``values`` per occupied cell, the row of each cell's first value), cells ascending,
+    for cell ids ``g``; each product multiplies its rows in row order, as a per-row loop would.
+    Account-major input (``g`` non-decreasing, the adapters' output) is taken as it stands, otherwise
+    the rows are first put in cell order by a stable sort. A cell with one value (nearly all of them)
+    is that value: only cells with several are multiplied out."""
+    order = None
     if len(g) and not (g[1:] >= g[:-1]).all():
-        occupied = np.zeros(n_cells, dtype=bool)
-        occupied[g] = True
-        cells = np.flatnonzero(occupied)
-        return np.bincount(g, weights=values, minlength=n_cells)[cells], cells
+        order = np.argsort(g, kind="stable")
+        g, values = g[order], values[order]
     head = np.empty(len(g), dtype=bool)
     head[:1] = True
     np.not_equal(g[1:], g[:-1], out=head[1:])
-    return np.bincount(np.cumsum(head) - 1, weights=values, minlength=int(head.sum())), g[head]
+    starts = np.flatnonzero(head)
+    products = values[starts]
+    shared = ~head
+    shared[:-1] |= ~head[1:]  # a row of a cell that has more than one
+    rows = np.flatnonzero(shared)
+    if rows.size:
+        products[shared[starts]] = np.multiply.reduceat(values[rows], np.flatnonzero(head[rows]))
+    return products, (starts if order is None else order[starts])
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
@@ -268,7 +276,10 @@ def score_intent(
     else:
         t_codes, t_uniques = pd.factorize(signals["type"], use_na_sentinel=True)
     remap = np.array([type_names.index(u) if u in type_names else -1 for u in t_uniques] + [-1], dtype=np.int64)
-    type_codes = remap[t_codes]  # unknown types and NA -> -1
+    if isinstance(signals["type"].dtype, pd.CategoricalDtype) and np.array_equal(remap[:-1], np.arange(len(t_uniques))):
+        type_codes = t_codes  # categories in the weights' order (the adapters'): codes as they are, NA -1
+    else:
+        type_codes = remap[t_codes]  # unknown types and NA -> -1
     conf = pd.to_numeric(signals["confidence"], errors="coerce").to_numpy(dtype="float64")
     pub_ns = _naive_ns(signals["published"])
     nat = np.iinfo(np.int64).min
@@ -282,16 +293,12 @@ def score_intent(
     s = np.clip(conf if every else conf[idx], 0.0, 1.0) * np.exp2(-age_days / half_life_days)
     w_type = np.asarray([weights[k] for k in type_names], dtype="float64")
 
-    # a type's points: weight * (1 - prod(1 - s)), the product as a sum of logs per (domain, type)
-    # cell; order-free, so the scores need no sort. Only cells holding a signal are turned into
-    # points and added up per domain, in type order: the same floats as summing all n_dom * n_types
-    # cells (an empty cell adds an exact zero), without touching the empty ones.
+    # a type's points: weight * (1 - prod(1 - s)) per (domain, type) cell, the product taken in row
+    # order (the per-row loop's own arithmetic: no log/exp round trip). Only cells holding a signal
+    # are turned into points, added up per domain in type order.
     g = d * n_types + t
-    with np.errstate(divide="ignore"):
-        log_keep = np.log1p(-s)  # -inf for s == 1: that type scores its full weight
-    log_cells, cells = _cell_sums(g, log_keep, n_dom * n_types)
-    cell_dom, cell_type = np.divmod(cells, n_types) if n_types else (cells, cells)
-    total = np.bincount(cell_dom, weights=-np.expm1(log_cells) * w_type[cell_type], minlength=n_dom)
+    kept, first = _cell_products(g, 1.0 - s)
+    total = np.bincount(d[first], weights=(1.0 - kept) * w_type[t[first]], minlength=n_dom)
     capped = np.minimum(total, cap)
     score_cents = np.rint(capped * 100).astype(np.int64)
 
