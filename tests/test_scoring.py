@@ -264,8 +264,9 @@ def test_priority_never_high_outside_icp() -> None:
 
 
 def test_bulk_path_is_order_free_and_matches_the_per_signal_formula() -> None:
-    """The scores skip sorting (noisy-or as a sum of logs) and the explanations sort only shared
-    groups: shuffling the signals must change nothing, and each score is the docstring's formula."""
+    """The scores multiply each (domain, type) cell's (1 - s) (a shuffled input is first put in
+    cell order) and the explanations sort only shared groups: shuffling the signals must change
+    nothing, and each score is the docstring's formula."""
     rng = np.random.default_rng(11)
     types = ["funding", "hiring", "leadership_change", "product_launch", "website_activity"]
     n = 3000
@@ -286,6 +287,85 @@ def test_bulk_path_is_order_free_and_matches_the_per_signal_formula() -> None:
         assert _cents(a.loc[dom, "contributions"]) == round(a.loc[dom, "intent_score"] * 100)
         pts = [c["points"] for c in json.loads(a.loc[dom, "contributions"])]
         assert pts == sorted(pts, reverse=True)
+
+
+def _target_list(n: int, seed: int) -> pd.DataFrame:
+    """A target-account list with the awkward cases: unknown industry/region, NaN and negative head
+    counts, a categorical column, accounts with no signal, and the wide ``<type>_days_ago`` layout."""
+    rng = np.random.default_rng(seed)
+    acc = pd.DataFrame({
+        "domain": [f"t{i}.com" for i in range(n)],
+        "industry": pd.Categorical(rng.choice(["SaaS", "fintech", "Retail", None], n)),
+        "employee_count": np.where(rng.random(n) < 0.05, np.nan, rng.lognormal(5, 1.4, n).round()),
+        "region": rng.choice(["North America", "emea", "APAC", None], n).astype(object),
+        "title": rng.choice(["VP Sales", "Intern", None, "Head of Ops"], n),
+        "funding_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(-5, 300, n), np.nan),
+        "hiring_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(0, 300, n), np.nan),
+        "launch_days_ago": np.where(rng.random(n) < 0.2, rng.uniform(0, 300, n), np.nan),
+        "visits_30d": rng.poisson(1.2, n),
+    })
+    acc["pricing_visits_30d"] = rng.binomial(acc["visits_30d"], 0.4)
+    acc.loc[acc.index[::17], "employee_count"] = -4
+    return acc
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+@pytest.mark.parametrize("trained", [False, True])
+def test_score_accounts_is_the_step_by_step_scoring(keyed: bool, trained: bool) -> None:
+    """score_accounts gives, column for column, what icp_filter -> score_intent -> lead_features ->
+    the model -> assign_priority give one step at a time, with the prior (four features computed)
+    and with a trained model, signals keyed by position or by domain; explain=False only drops the
+    text columns."""
+    from revops_assets.scoring.intent_score import signals_from_account_columns
+
+    acc = _target_list(1500, seed=5)
+    icp = {k: ICP[k] for k in ("industries", "employee_range", "regions")}
+    sig = signals_from_account_columns(acc, AS_OF)
+    if not keyed:
+        sig = sig.drop(columns="account").sample(frac=1, random_state=2)
+    model = None
+    if trained:
+        hist, _ = _history(4000)
+        model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], min_outcomes=50)
+        assert model.kind == "calibrated_logistic"
+    weights = {"funding": 30.0, "hiring": 25.0, "leadership_change": 20.0, "product_launch": 15.0, "website_activity": 10.0}
+    got = LM.score_accounts(acc, sig, icp, AS_OF, model=model, weights=weights, thresholds={"high": 0.3, "medium": 0.2})
+
+    fit, reasons = LM.icp_filter(acc, icp)
+    scores = score_intent(sig, AS_OF, weights)
+    feats = LM.lead_features(acc, icp, AS_OF, intent_scores=scores, signals=sig)
+    prob, _ = LM.predict(model or LM.LeadModel("rule_prior", "v", str(AS_OF), (50, 2000)), feats)
+    contributions = acc["domain"].map(scores.set_index("domain")["contributions"]).fillna("[]")
+    assert got.index.equals(acc.index)
+    assert got["domain"].tolist() == acc["domain"].tolist()
+    assert got["icp_fit"].tolist() == fit.tolist() and got["icp_reasons"].tolist() == reasons.tolist()
+    assert np.array_equal(got["intent_score"].to_numpy(), feats["intent score"].to_numpy())
+    assert got["contributions"].tolist() == contributions.tolist()
+    assert np.array_equal(got["probability"].to_numpy(), prob.to_numpy())
+    assert got["priority"].tolist() == LM.assign_priority(prob, fit, {"high": 0.3, "medium": 0.2}).tolist()
+    assert set(got["priority"]) == {"High", "Medium", "Low"} and (got["intent_score"] > 0).any()
+
+    fast = LM.score_accounts(acc, sig, icp, AS_OF, model=model, weights=weights, thresholds={"high": 0.3, "medium": 0.2},
+                             explain=False)
+    assert fast.equals(got.drop(columns=["icp_reasons", "contributions"]))
+
+
+def test_lead_features_computes_the_columns_asked_for_and_takes_aligned_intent_by_index() -> None:
+    acc = _target_list(400, seed=9).set_axis(pd.RangeIndex(100, 500))
+    scores = pd.DataFrame({"domain": acc["domain"].to_numpy()[::-1], "intent_score": np.arange(400.0)})
+    full = LM.lead_features(acc, ICP, AS_OF, intent_scores=scores)
+    aligned = pd.Series(full["intent score"].to_numpy(), index=acc.index)
+    some = LM.lead_features(acc, ICP, AS_OF, intent_scores=aligned, columns=LM.PRIOR_FEATURES)
+    assert list(some.columns) == list(LM.PRIOR_FEATURES) and some.index.equals(acc.index)
+    assert some.equals(full[list(LM.PRIOR_FEATURES)])
+    assert full["intent score"].tolist() == list(np.arange(400.0)[::-1])
+    # an aligned Series is taken by index: a shorter one leaves the missing accounts at 0
+    assert LM.lead_features(acc, ICP, AS_OF, intent_scores=aligned.iloc[:10], columns=["intent score"])["intent score"].iloc[10:].eq(0).all()
+    assert LM.rule_prior(some, (50, 2000)).equals(LM.rule_prior(full, (50, 2000)))
+    with pytest.raises(ValueError, match="unknown feature"):
+        LM.lead_features(acc, ICP, AS_OF, columns=["intent score", "shoe size"])
+    fit, reasons = LM.icp_filter(acc, ICP, with_reasons=False)
+    assert reasons is None and fit.equals(LM.icp_filter(acc, ICP)[0])
 
 
 def test_wide_adapter_lists_signals_account_by_account_with_pandas_dates() -> None:

@@ -19,6 +19,8 @@ from typing import Any, Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from revops_assets.scoring.intent_score import DEFAULT_HALF_LIFE_DAYS, score_intent
+
 INTENT_TYPES = ("funding", "hiring", "leadership_change", "product_launch")
 # Readable feature names: they appear verbatim in top_factors shown to AEs.
 FEATURES = [
@@ -99,6 +101,11 @@ def validate_accounts(
 
 
 # --- ICP --------------------------------------------------------------------------------------
+def _column(frame: pd.DataFrame, name: str, missing: Any) -> pd.Series:
+    """``frame[name]``, or a Series of ``missing`` when there is no such column (built only then)."""
+    return frame[name] if name in frame else pd.Series(missing, index=frame.index, dtype=object if missing is pd.NA else None)
+
+
 def _norm(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.lower()
 
@@ -133,7 +140,7 @@ def seniority(titles: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(score[codes], index=titles.index, dtype="float64"))
 
 
-def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Series, pd.Series]:
+def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any], with_reasons: bool = True) -> tuple[pd.Series, pd.Series | None]:
     """(fit: bool Series, reasons: str Series) of accounts against an ICP definition.
 
     ``icp`` keys (all optional): ``industries``, ``regions`` (case-insensitive lists),
@@ -142,7 +149,8 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Serie
     ``seniority`` (levels from :func:`seniority`, against ``title``).
     Unknown industry/size/region fail their criterion. Title criteria judge people, so they apply
     only where a title is known (account-level rows and company-only visits are not failed on them).
-    ``reasons`` lists every failed criterion, "; "-joined, or "ICP fit" when none failed.
+    ``reasons`` lists every failed criterion, "; "-joined, or "ICP fit" when none failed; it is
+    None with ``with_reasons=False`` (bulk scoring that explains nothing formats no text).
     """
     icp = dict(icp)
     if icp.get("employee_range") is not None:
@@ -154,12 +162,15 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Serie
     # combination of failures, not once per row
     criteria: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
     if icp.get("industries"):
-        ok, codes, norm = _in_set(accounts.get("industry", pd.Series(pd.NA, index=idx)), icp["industries"])
+        ok, codes, norm = _in_set(_column(accounts, "industry", pd.NA), icp["industries"])
         criteria.append((~ok, codes, [f"industry {v} not in ICP" for v in norm]))
-    emp = pd.to_numeric(accounts.get("employee_count", pd.Series(np.nan, index=idx)), errors="coerce")
-    emp_codes, emp_uniques = pd.factorize(emp, use_na_sentinel=True)
-    emp_txt = [f"{v:.0f}" for v in emp_uniques] + ["unknown"]
-    emp_codes = np.where(emp_codes < 0, len(emp_uniques), emp_codes)
+    emp = pd.to_numeric(_column(accounts, "employee_count", np.nan), errors="coerce")
+    if with_reasons:
+        emp_codes, emp_uniques = pd.factorize(emp, use_na_sentinel=True)
+        emp_txt = [f"{v:.0f}" for v in emp_uniques] + ["unknown"]
+        emp_codes = np.where(emp_codes < 0, len(emp_uniques), emp_codes)
+    else:
+        emp_codes, emp_txt = np.zeros(n, dtype=np.int64), []
     if icp.get("employee_min") is not None:
         lo = icp["employee_min"]
         criteria.append((~(emp >= lo).to_numpy(bool), emp_codes, [f"employees {v} < {lo}" for v in emp_txt]))
@@ -167,7 +178,7 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Serie
         hi = icp["employee_max"]
         criteria.append((~(emp <= hi).to_numpy(bool), emp_codes, [f"employees {v} > {hi}" for v in emp_txt]))
     if icp.get("regions"):
-        ok, codes, norm = _in_set(accounts.get("region", pd.Series(pd.NA, index=idx)), icp["regions"])
+        ok, codes, norm = _in_set(_column(accounts, "region", pd.NA), icp["regions"])
         criteria.append((~ok, codes, [f"region {v} not in ICP" for v in norm]))
     if (icp.get("titles") or icp.get("seniority")) and "title" in accounts:
         title_codes, title = _distinct_titles(accounts["title"])
@@ -183,6 +194,10 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Serie
             criteria.append((known_title & ~ok, codes, [f"seniority {v} not in ICP" for v in levels]))
 
     fit = np.ones(n, dtype=bool)
+    if not with_reasons:
+        for failed, _, _ in criteria:
+            fit &= ~failed
+        return pd.Series(fit, index=idx, name="icp_fit"), None
     key = np.zeros(n, dtype=np.int64)
     radix = 1
     for failed, codes, labels in criteria:
@@ -204,8 +219,11 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any]) -> tuple[pd.Serie
 
 def _in_set(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(membership per row, value codes, normalized distinct values + "unknown"); the
-    normalization runs on distinct values only (fast on categoricals and repeated strings)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    normalization runs on distinct values only (a categorical's own codes, or repeated strings)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     norm = [str(u).strip().lower() for u in uniques] + ["unknown"]
     allowed_l = {a.lower() for a in allowed}
     ok_u = np.array([v in allowed_l for v in norm[:-1]] + [False])
@@ -218,37 +236,67 @@ def lead_features(
     accounts: pd.DataFrame,
     icp: Mapping[str, Any],
     as_of: date | datetime | str,
-    intent_scores: pd.DataFrame | None = None,
+    intent_scores: pd.DataFrame | pd.Series | None = None,
     signals: pd.DataFrame | None = None,
+    columns: Sequence[str] = tuple(FEATURES),
 ) -> pd.DataFrame:
-    """Model features (columns :data:`FEATURES`, index of ``accounts``) as of ``as_of``.
+    """Model features (``columns``, by default all of :data:`FEATURES`; index of ``accounts``) as of
+    ``as_of``. Only the columns asked for are computed (the rule prior reads four of eleven).
 
-    Intent score comes from ``intent_scores`` [domain, intent_score] (0 when absent); deal stage from
-    ``accounts``' :data:`DEAL_STAGE_COLUMN` (0 when absent). Per-type
-    recency comes from ``signals`` [domain, type, published] (latest signal on or before
-    ``as_of``), else from ``<type>_days_ago`` columns in ``accounts`` (sample-generator layout).
+    Intent score comes from ``intent_scores``: a frame [domain, intent_score] joined by domain, or a
+    Series aligned with ``accounts`` by index (``score_intent(..., domains=accounts["domain"])``'s
+    column: no join); 0 when absent. Deal stage from ``accounts``' :data:`DEAL_STAGE_COLUMN` (0 when
+    absent). Per-type recency comes from ``signals`` [domain, type, published] (latest signal on or
+    before ``as_of``), else from ``<type>_days_ago`` columns in ``accounts`` (sample-generator layout).
     """
     idx = accounts.index
-    emp = pd.to_numeric(accounts.get("employee_count", pd.Series(np.nan, index=idx)), errors="coerce").to_numpy(dtype="float64")
-    out: dict[str, Any] = {
-        "industry in ICP": _in_set(accounts.get("industry", pd.Series(pd.NA, index=idx)), icp.get("industries", []))[0].astype("float64"),
-        "log employees": np.nan_to_num(np.log1p(np.maximum(emp, 0)), nan=0.0),
-        # the ICP's size is a range: a linear term in log employees cannot say "inside it"
-        "company size in ICP": _size_in(emp, icp).astype("float64"),
-        "region in ICP": _in_set(accounts.get("region", pd.Series(pd.NA, index=idx)), icp.get("regions", []))[0].astype("float64"),
-        "seniority": seniority(accounts["title"])[1].to_numpy() if "title" in accounts else 0.5,
-    }
-    if intent_scores is not None and len(intent_scores):
+    unknown = [c for c in columns if c not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; known: {FEATURES}")
+    emp = pd.to_numeric(_column(accounts, "employee_count", np.nan), errors="coerce").to_numpy(dtype="float64")
+    recency: dict[str, np.ndarray] = {}
+
+    def intent() -> np.ndarray | float:
+        if isinstance(intent_scores, pd.Series):
+            return intent_scores.reindex(idx).fillna(0.0).to_numpy(dtype="float64")
+        if intent_scores is None or not len(intent_scores):
+            return 0.0
         # one hash pass over both domain columns (faster than Index.get_indexer on 1M strings)
         m = len(intent_scores)
         codes, uniq = pd.factorize(np.concatenate([intent_scores["domain"].to_numpy(dtype=object),
                                                    accounts["domain"].to_numpy(dtype=object)]))
         by_code = np.zeros(len(uniq) + 1, dtype="float64")
         by_code[codes[:m][::-1]] = intent_scores["intent_score"].to_numpy(dtype="float64")[::-1]  # first row wins
-        out["intent score"] = by_code[codes[m:]]  # no score (or NA domain, code -1) -> 0.0
-    else:
-        out["intent score"] = 0.0
+        return by_code[codes[m:]]  # no score (or NA domain, code -1) -> 0.0
 
+    def recency_of(name: str) -> np.ndarray:
+        if not recency:
+            for kind, days in _signal_days(accounts, as_of, signals).items():
+                recency[RECENCY_FEATURES[INTENT_TYPES.index(kind)]] = np.nan_to_num(np.exp(-days / RECENCY_SCALE_DAYS), nan=0.0)
+        return recency[name]
+
+    def deal_stage() -> np.ndarray | float:
+        depth = accounts[DEAL_STAGE_COLUMN] if DEAL_STAGE_COLUMN in accounts else None
+        return 0.0 if depth is None else pd.to_numeric(depth, errors="coerce").fillna(0.0).clip(0, 1).to_numpy()
+
+    compute = {
+        "industry in ICP": lambda: _in_set(_column(accounts, "industry", pd.NA), icp.get("industries", []))[0].astype("float64"),
+        "log employees": lambda: np.nan_to_num(np.log1p(np.maximum(emp, 0)), nan=0.0),
+        # the ICP's size is a range: a linear term in log employees cannot say "inside it"
+        "company size in ICP": lambda: _size_in(emp, icp).astype("float64"),
+        "region in ICP": lambda: _in_set(_column(accounts, "region", pd.NA), icp.get("regions", []))[0].astype("float64"),
+        "seniority": lambda: seniority(accounts["title"])[1].to_numpy() if "title" in accounts else 0.5,
+        "intent score": intent,
+        **{name: (lambda name=name: recency_of(name)) for name in RECENCY_FEATURES},
+        "deal stage": deal_stage,
+    }
+    return pd.DataFrame({c: compute[c]() for c in columns}, index=idx, columns=list(columns), copy=False)  # fresh arrays
+
+
+def _signal_days(accounts: pd.DataFrame, as_of: date | datetime | str, signals: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Days from each account's latest signal of each type (on or before ``as_of``) to ``as_of``;
+    NaN where it has none."""
+    idx = accounts.index
     ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
     days: dict[str, np.ndarray] = {}
     if signals is not None:
@@ -263,11 +311,7 @@ def lead_features(
         for kind, col in zip(INTENT_TYPES, ("funding_days_ago", "hiring_days_ago", "leadership_days_ago", "launch_days_ago")):
             days[kind] = (pd.to_numeric(accounts[col], errors="coerce").to_numpy(dtype="float64") if col in accounts
                           else np.full(len(idx), np.nan))
-    for kind, name in zip(INTENT_TYPES, RECENCY_FEATURES):
-        out[name] = np.nan_to_num(np.exp(-days[kind] / RECENCY_SCALE_DAYS), nan=0.0)
-    depth = accounts[DEAL_STAGE_COLUMN] if DEAL_STAGE_COLUMN in accounts else None
-    out["deal stage"] = 0.0 if depth is None else pd.to_numeric(depth, errors="coerce").fillna(0.0).clip(0, 1).to_numpy()
-    return pd.DataFrame(out, index=idx, columns=FEATURES)
+    return days
 
 
 def _size_in(emp: np.ndarray, icp: Mapping[str, Any]) -> np.ndarray:
@@ -280,9 +324,13 @@ def _size_in(emp: np.ndarray, icp: Mapping[str, Any]) -> np.ndarray:
 
 
 # --- rule prior -------------------------------------------------------------------------------
-def _size_ok(features: pd.DataFrame, employee_range: Sequence[float]) -> pd.Series:
+PRIOR_FEATURES = ("industry in ICP", "region in ICP", "log employees", "intent score")  # what rule_prior reads
+
+
+def _size_ok(features: pd.DataFrame, employee_range: Sequence[float]) -> np.ndarray:
     lo, hi = employee_range
-    return features["log employees"].between(np.log1p(lo), np.log1p(hi)).astype("float64")
+    log_emp = features["log employees"].to_numpy(dtype="float64")
+    return ((log_emp >= np.log1p(lo)) & (log_emp <= np.log1p(hi))).astype("float64")
 
 
 def rule_prior(features: pd.DataFrame, employee_range: Sequence[float]) -> pd.Series:
@@ -294,10 +342,12 @@ def rule_prior(features: pd.DataFrame, employee_range: Sequence[float]) -> pd.Se
     score, and probability = 0.02 + 0.48 * lead score / 100 (so 2%..50%; a prior, not a promise:
     on the sample workspace an ICP-fit account converts ~30% of the time, so this scale is kept
     roughly honest and the directive's thresholds are set on it, not the other way round).
+    Reads only :data:`PRIOR_FEATURES`.
     """
-    icp_share = (features["industry in ICP"] + features["region in ICP"] + _size_ok(features, employee_range)) / 3
-    lead_score = 50 * icp_share + 0.5 * features["intent score"].clip(0, 100)
-    return (0.02 + 0.48 * lead_score / 100).rename("probability")
+    col = lambda name: features[name].to_numpy(dtype="float64")  # noqa: E731
+    icp_share = (col("industry in ICP") + col("region in ICP") + _size_ok(features, employee_range)) / 3
+    lead_score = 50 * icp_share + 0.5 * np.clip(col("intent score"), 0, 100)
+    return pd.Series(0.02 + 0.48 * lead_score / 100, index=features.index, name="probability")
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -561,12 +611,20 @@ def _fit_calibrated(X: np.ndarray, y: np.ndarray):
     return CalibratedClassifierCV(base, method=method, cv=folds).fit(X, y)
 
 
+def probability(model: LeadModel, features: pd.DataFrame) -> pd.Series:
+    """Conversion probability per lead from the day's model: the rule prior or the calibrated model."""
+    if model.kind == "rule_prior":
+        return rule_prior(features, model.employee_range)
+    X = features[model.feature_names].to_numpy(dtype="float64")
+    return pd.Series(model.calibrator.predict_proba(X)[:, 1], index=features.index, name="probability")
+
+
 def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[pd.Series, pd.Series]:
     """(probability, top_factors) per lead. ``top_factors`` is a list of ``{"factor", "effect"}``
     (largest |effect| first): coefficient x standardized value in log-odds for the model, points
     of the rule for the prior."""
+    prob = probability(model, features)
     if model.kind == "rule_prior":
-        prob = rule_prior(features, model.employee_range)
         size_ok = _size_ok(features, model.employee_range)
         contrib = np.column_stack([
             50 / 3 * features["industry in ICP"], 50 / 3 * features["region in ICP"], 50 / 3 * size_ok,
@@ -575,7 +633,6 @@ def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[p
         names = np.array(["industry in ICP", "region in ICP", "company size in ICP", "intent score"], dtype=object)
     else:
         X = features[model.feature_names].to_numpy(dtype="float64")
-        prob = pd.Series(model.calibrator.predict_proba(X)[:, 1], index=features.index, name="probability")
         contrib = (X - model.mean) / model.scale * model.coef
         names = np.array(model.feature_names, dtype=object)
     k = min(top_n, contrib.shape[1])
@@ -602,3 +659,60 @@ def assign_priority(
     pri = np.array(["Low", "Medium", "High"], dtype=object)[level]  # shared str objects, no per-row strings
     index = prob.index if isinstance(prob, pd.Series) else None
     return pd.Series(pri, index=index, name="priority", dtype=object)
+
+
+def score_accounts(
+    accounts: pd.DataFrame,
+    signals: pd.DataFrame,
+    icp: Mapping[str, Any],
+    as_of: date | datetime | str,
+    *,
+    model: LeadModel | None = None,
+    weights: Mapping[str, float] | None = None,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    cap: float = 100.0,
+    thresholds: Mapping[str, float] | None = None,
+    explain: bool = True,
+) -> pd.DataFrame:
+    """An account list scored in bulk, one row per account in its order (index of ``accounts``):
+    [domain, icp_fit, intent_score, probability, priority], and with ``explain`` also icp_reasons and
+    contributions (the intent points, as :func:`score_intent` lists them).
+
+    The lead_scores asset's steps (icp_filter, score_intent, lead_features, the model,
+    assign_priority) for a list of accounts instead of the CRM's contacts -- a target-account list,
+    a TAM export. ``signals`` are keyed by account position when they carry an ``account`` column
+    (as :func:`signals_from_account_columns` emits: no string join), else by domain. ``model`` is
+    the day's :class:`LeadModel`, the rule prior over the ICP's ``employee_range`` when None; the
+    prior reads only :data:`PRIOR_FEATURES`, so only those are computed. ``explain=False`` formats
+    no text: the path for ranking a million accounts.
+    """
+    prior = model is None or model.kind == "rule_prior"
+    if model is None and icp.get("employee_range") is None:
+        raise ValueError("the rule prior needs the ICP's employee_range")
+    fit, reasons = icp_filter(accounts, icp, with_reasons=explain)
+    keyed = "account" in signals
+    scores = score_intent(signals, as_of, weights, half_life_days, cap, with_contributions=explain,
+                          domains=accounts["domain"] if keyed else None)
+    if keyed:
+        intent: pd.DataFrame | pd.Series = pd.Series(scores["intent_score"].to_numpy(), index=accounts.index)
+    else:
+        intent = scores
+    columns = PRIOR_FEATURES if prior else model.feature_names
+    feats = lead_features(accounts, icp, as_of, intent_scores=intent, signals=signals, columns=columns)
+    if prior:
+        prob = rule_prior(feats, model.employee_range if model is not None else tuple(icp["employee_range"]))
+    else:
+        prob = probability(model, feats)
+    # score_intent keyed by position already made the result its own copy of the domains
+    domains = scores["domain"].to_numpy() if keyed else accounts["domain"].to_numpy(dtype=object, copy=True)
+    out = {"domain": domains, "icp_fit": fit.to_numpy()}
+    if explain:
+        out["icp_reasons"] = reasons.to_numpy()
+    out["intent_score"] = feats["intent score"].to_numpy()
+    if explain:
+        by_domain = None if keyed else scores.drop_duplicates("domain").set_index("domain")["contributions"]
+        out["contributions"] = (scores["contributions"].to_numpy() if keyed
+                                else accounts["domain"].map(by_domain).fillna("[]").to_numpy())
+    out["probability"] = prob.to_numpy()
+    out["priority"] = assign_priority(prob, fit, thresholds).to_numpy()
+    return pd.DataFrame(out, index=accounts.index, copy=False)  # every column is this call's own array
