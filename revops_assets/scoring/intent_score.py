@@ -162,7 +162,7 @@ def _cell_products(g: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     for cell ids ``g``; each product multiplies its rows in row order, as a per-row loop would.
     Account-major input (``g`` non-decreasing, the adapters' output) is taken as it stands, otherwise
     the rows are first put in cell order by a stable sort. A cell with one value (nearly all of them)
-    is that value: only cells with several are multiplied out."""
+    is that value, a cell with two is one vectorized multiply: only larger cells are reduced."""
     order = None
     if len(g) and not (g[1:] >= g[:-1]).all():
         order = np.argsort(g, kind="stable")
@@ -171,12 +171,13 @@ def _cell_products(g: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     head[:1] = True
     np.not_equal(g[1:], g[:-1], out=head[1:])
     starts = np.flatnonzero(head)
-    products = values[starts]
-    shared = ~head
-    shared[:-1] |= ~head[1:]  # a row of a cell that has more than one
-    rows = np.flatnonzero(shared)
-    if rows.size:
-        products[shared[starts]] = np.multiply.reduceat(values[rows], np.flatnonzero(head[rows]))
+    size = np.diff(starts, append=len(g))
+    second = np.where(size > 1, values[np.minimum(starts + 1, len(g) - 1)], 1.0)  # x * 1.0 is x exactly
+    products = values[starts] * second
+    big = size > 2
+    if big.any():
+        rows = np.flatnonzero(np.repeat(big, size))
+        products[big] = np.multiply.reduceat(values[rows], np.flatnonzero(head[rows]))
     return products, (starts if order is None else order[starts])
 
 
@@ -302,10 +303,10 @@ def score_intent(
     capped = np.minimum(total, cap)
     score_cents = np.rint(capped * 100).astype(np.int64)
 
-    out = pd.DataFrame({"domain": dom_uniques, "intent_score": score_cents / 100}, copy=False)
     if not with_contributions:
-        out["contributions"] = None
-        return out
+        return pd.DataFrame({"domain": dom_uniques, "intent_score": score_cents / 100,
+                             "contributions": np.full(n_dom, None, dtype=object)}, copy=False)
+    out = pd.DataFrame({"domain": dom_uniques, "intent_score": score_cents / 100}, copy=False)
 
     # marginal noisy-or points, strongest first within (domain, type): w * s_k * prod_{j<k} (1 - s_j);
     # a signal alone in its group (the usual case) gets w * s, so only shared groups are sorted
