@@ -1,18 +1,20 @@
 """Lead scoring at scale: ICP fit + intent score (with explanations) + rule prior + priority, the
-vectorized path, at 10k / 100k / 1M accounts, against a per-row Python loop of the same formula;
-and the trained model vs the rule prior on synthetic accounts whose true propensity is known.
+product's bulk path (``lead_model.score_accounts``), at 10k / 100k / 1M accounts, against a per-row
+Python loop of the same formula; and the trained model vs the rule prior on synthetic accounts whose
+true propensity is known.
 
 Targets: 1M accounts in < 3 s (with explanations); >= 50x the per-row loop. The loop is the seed's
 formula written plainly: for each account dict, check the ICP fields, for each of its signals
 (type, confidence, days_ago) weigh and decay it (noisy-or within a type), cap at 100,
 then the rule prior and priority. Its input records are built beforehand and not timed. It is
 timed on a LOOP_N-account subsample and extrapolated linearly (it is O(n)), after checking that it
-gives the same scores and priorities as the vectorized path. The loop builds no explanations, so
-the 50x target is judged against the vectorized "scores only" figure; the ratio with explanations
-is shown too. Two more loops, for reference only: the same loop timed from the same account frame
-the vectorized path gets (``itertuples``, its signal lists built inside the timing, as the
-vectorized path's are), and the ``DataFrame.iterrows`` idiom of it. The 50x target stays judged
-against the strictest loop, the one handed its inputs for free.
+gives the same ICP fit, scores, probabilities and priorities as the vectorized path. The loop builds
+no explanations, so the 50x target is judged against the vectorized "scores only" figure
+(``score_accounts(explain=False)``: no ICP reasons, no intent contributions, the loop's five
+outputs); the ratio with explanations is shown too. Two more loops, for reference only: the same
+loop timed from the same account frame the vectorized path gets (``itertuples``, its signal lists
+built inside the timing, as the vectorized path's are), and the ``DataFrame.iterrows`` idiom of it.
+The 50x target stays judged against the strictest loop, the one handed its inputs for free.
 
 What is timed, side by side (every figure is the best of the repeats, on one process):
 - strict loop: ``per_row_loop`` only. Not timed: reading the account frame into dicts and attaching
@@ -20,16 +22,22 @@ What is timed, side by side (every figure is the best of the repeats, on one pro
 - vectorized "pre-joined" (the symmetric figure the 50x target is judged on): the same signals,
   listed beforehand and not timed (``signals_from_account_columns``: one row per signal carrying
   its account's position in the frame, the product's own adapter output, the counterpart of the
-  loop's attached lists). Timed: ICP fit and reasons, ``score_intent`` keyed by those positions
-  (``domains=acc["domain"]``, a product parameter), ``lead_features`` (which joins the scores to the
-  accounts by domain), rule prior, priority, the output frame.
+  loop's attached lists). Timed: ``score_accounts`` -- ICP fit (and reasons when explaining),
+  ``score_intent`` keyed by those positions, the rule prior's four features (``lead_features``,
+  the intent taken by position: no string join), rule prior, priority, the output frame.
 - vectorized "N accounts (with explanations / scores only)", from the account frame: all of the
-  above plus listing the signals, everything timed (the figures reported before the pre-joined
-  ones existed; the 3 s target is judged here, and the 50x target is shown against it too).
-- a per-stage breakdown of the pre-joined scores-only path, and ``score_intent`` alone keyed by
-  domain text (what the intent_scores asset does with stored signals) vs by account position.
+  above plus listing the signals, everything timed (the 3 s target is judged here, and the 50x
+  target is shown against it too).
+- a per-stage breakdown of the pre-joined scores-only path, the ICP reasons it leaves out, and
+  ``score_intent`` alone keyed by domain text (what the intent_scores asset does with stored
+  signals) vs by account position.
 Peak memory is the process's max RSS (resource.getrusage) after each size, sizes run small to large;
 the 1-minute load average is recorded with the results (other work on the box skews every figure).
+
+History: until this version "scores only" still formatted the ICP reasons, built all eleven model
+features and joined the intent scores to the accounts by domain text (~0.7 s of the ~1 s at 1M);
+the per-cell noisy-or used a log1p/expm1 round trip. Figures before the change (RESULTS.md of
+2026-11-25): 1M scores only 0.76-1.4 s, 3.4-4.5x the strict loop.
 
     python benchmarks/bench_scoring.py [--quick]
 """
@@ -95,18 +103,14 @@ def _fallback_accounts(n: int, seed: int) -> pd.DataFrame:
 
 
 def vectorized(acc: pd.DataFrame, with_contributions: bool = True, signals: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The product path: ICP fit + intent score (+ explanations) + rule prior + priority.
+    """The product path, ``lead_model.score_accounts`` with the rule prior: ICP fit (+ reasons),
+    intent score (+ contributions), rule prior, priority. ``with_contributions=False`` is its
+    ``explain=False``: no ICP reasons and no intent contributions, the same outputs as the loop.
     ``signals``: the frame's signals already listed by ``signals_from_account_columns`` (pre-joined,
     keyed by account position); listed here, inside the timing, when not given."""
-    fit, reasons = LM.icp_filter(acc, ICP)
     sig = signals_from_account_columns(acc, AS_OF) if signals is None else signals
-    scores = score_intent(sig, AS_OF, DEFAULT_WEIGHTS, HALF_LIFE, with_contributions=with_contributions,
-                          domains=acc["domain"])
-    feats = LM.lead_features(acc, ICP, AS_OF, intent_scores=scores)
-    prob = LM.rule_prior(feats, ICP["employee_range"])
-    return pd.DataFrame({"domain": acc["domain"].to_numpy(), "icp_fit": fit.to_numpy(), "icp_reasons": reasons.to_numpy(),
-                         "intent_score": feats["intent score"].to_numpy(), "probability": prob.to_numpy(),
-                         "priority": LM.assign_priority(prob, fit, THRESHOLDS).to_numpy()})
+    return LM.score_accounts(acc, sig, ICP, AS_OF, weights=DEFAULT_WEIGHTS, half_life_days=HALF_LIFE,
+                             thresholds=THRESHOLDS, explain=with_contributions)
 
 
 def account_records(acc: pd.DataFrame) -> list[dict]:
@@ -215,11 +219,14 @@ def stage_times(acc: pd.DataFrame, sig: pd.DataFrame, repeats: int) -> list[tupl
         out.append((name, secs))
         return result
 
-    fit, _ = step("ICP fit + reasons (icp_filter)", lambda: LM.icp_filter(acc, ICP))
+    fit, _ = step("ICP fit (icp_filter, no reasons)", lambda: LM.icp_filter(acc, ICP, with_reasons=False))
     scores = step("intent scores keyed by account position (score_intent)", lambda: score_intent(
         sig, AS_OF, DEFAULT_WEIGHTS, HALF_LIFE, with_contributions=False, domains=acc["domain"]))
-    feats = step("features, joining the scores by domain (lead_features)", lambda: LM.lead_features(acc, ICP, AS_OF, intent_scores=scores))
+    intent = pd.Series(scores["intent_score"].to_numpy(), index=acc.index)
+    feats = step("the rule prior's four features, intent aligned by position (lead_features)",
+                 lambda: LM.lead_features(acc, ICP, AS_OF, intent_scores=intent, columns=LM.PRIOR_FEATURES))
     step("rule prior + priority", lambda: LM.assign_priority(LM.rule_prior(feats, ICP["employee_range"]), fit, THRESHOLDS))
+    step("not in scores only: ICP reasons (icp_filter with reasons)", lambda: LM.icp_filter(acc, ICP))
     step("not in pre-joined: listing the signals (signals_from_account_columns)", lambda: signals_from_account_columns(acc, AS_OF))
     step("not used: score_intent keyed by domain text (the asset's form)", lambda: score_intent(
         sig, AS_OF, DEFAULT_WEIGHTS, HALF_LIFE, with_contributions=False))
@@ -278,7 +285,9 @@ def main() -> None:
     loop_s, loop_out = best_of(1 if args.quick else 3, lambda: per_row_loop(records), loop_cpu)
     loop_rate = len(records) / loop_s
     vec = vectorized(acc_small)
-    same_score = np.allclose(vec["intent_score"].to_numpy(), [o[2] for o in loop_out], atol=0.011)
+    same_score = (np.allclose(vec["intent_score"].to_numpy(), [o[2] for o in loop_out], atol=0.011)
+                  and (vec["icp_fit"].to_numpy() == np.array([o[1] for o in loop_out])).all()
+                  and np.allclose(vec["probability"].to_numpy(), [o[3] for o in loop_out], atol=1e-4))
     same_pri = (vec["priority"].to_numpy() == np.array([o[4] for o in loop_out])).mean()
     rows.append({"figure": f"per-row loop over account dicts + signal lists ({LOOP_N // 1000}k subsample)", "target": None,
                  "measured": round(loop_rate), "unit": "rows/s", "ok": True})
@@ -299,8 +308,9 @@ def main() -> None:
     by_text = score_intent(small_sig, AS_OF, DEFAULT_WEIGHTS, HALF_LIFE).set_index("domain").reindex(acc_small["domain"])
     same_keys = bool((by_pos["intent_score"].to_numpy() == by_text["intent_score"].fillna(0.0).to_numpy()).all()
                      and (by_pos["contributions"].to_numpy() == by_text["contributions"].fillna("[]").to_numpy()).all()
-                     and vectorized(acc_small, signals=small_sig).equals(vec))
-    rows.append({"figure": "score_intent by account position == by domain text; pre-joined == from the frame",
+                     and vectorized(acc_small, signals=small_sig).equals(vec)
+                     and vectorized(acc_small, with_contributions=False).equals(vec.drop(columns=["icp_reasons", "contributions"])))
+    rows.append({"figure": "score_intent by account position == by domain text; pre-joined == from the frame; scores only == explained",
                  "target": True, "measured": same_keys, "unit": "", "ok": same_keys})
 
     for n in sizes:
