@@ -1,14 +1,20 @@
-"""Buying-intent signals in news headlines and ledes: offline, deterministic; rules, refined by a
-learned head by default.
+"""Buying-intent signals in news headlines and ledes: offline, deterministic; rules by default,
+optionally refined by a learned head.
 
 The rules below are explainable ("fired on 'raises $20 million'") but fit their development sets
 without generalising (frozen v3 holdout after three rounds: recall 0.53-0.71, precision 0.69-0.90).
-``method="hybrid"`` (opt-in: ``REVOPS_INTENT_METHOD=hybrid``, read once into ``Settings.intent_method``;
-the default is "rules") runs the rules,
-then ``intent_model.py``: a calibrated logistic regression per type over a MiniLM sentence embedding
-plus the rules' per-type confidences decides which types fire, with its probability as confidence
-(``Signal.method`` says which method decided; ``matched`` is the rule span, "" when only the model
-fired). The model loads lazily, on first hybrid use; if it cannot load, the rules' output is returned.
+Two learned refinements run the rules first and use their per-type confidences as features, then
+decide which types fire, with a calibrated probability as confidence (``Signal.method`` says which
+method decided; ``matched`` is the rule span, "" when only the model fired):
+
+- ``method="hybrid"`` (``REVOPS_INTENT_METHOD=hybrid``): ``intent_model.py``, a logistic regression
+  per type over a MiniLM sentence embedding + the rule confidences. The model loads lazily, on first
+  hybrid use (~10 s per process).
+- ``method="ngram"``: ``intent_ngram.py``, a logistic regression per type over TF-IDF word and
+  character n-grams + the rule confidences; numpy only, weights load in tens of milliseconds.
+
+The method is read once into ``Settings.intent_method`` (default "rules"); the functions here default
+to "rules". If a learned method's model or weights cannot load, the rules' output is returned.
 
 How a type fires, per text:
 
@@ -76,7 +82,7 @@ from typing import Iterable, Sequence
 
 TYPES: tuple[str, ...] = ("funding", "hiring", "leadership_change", "product_launch")
 THRESHOLD = 0.5
-METHODS = ("hybrid", "rules")
+METHODS = ("hybrid", "ngram", "rules")
 log = logging.getLogger(__name__)
 
 
@@ -85,7 +91,7 @@ class Signal:
     type: str
     confidence: float
     matched: str
-    method: str = "rules"  # "rules", or "hybrid" (the learned head in intent_model.py decided)
+    method: str = "rules"  # "rules", "hybrid" (intent_model.py's head decided) or "ngram" (intent_ngram.py's)
 
 
 _F = 0  # patterns run on lower-cased text: faster than re.IGNORECASE
@@ -458,47 +464,52 @@ def resolve_method(requested: str | None = None) -> str:
     """The method to run: ``requested``, else "rules" (the product passes ``Settings.intent_method``).
 
     "hybrid" runs the rules and then the learned head (``intent_model.py``: embedding + rule features,
-    a calibrated logistic regression per type); "rules" is the rules alone (no model load, ~100k
-    texts/s). Hybrid falls back to the rules when the model or head cannot be loaded.
+    a calibrated logistic regression per type); "ngram" runs the rules and then ``intent_ngram.py``
+    (TF-IDF word/char n-grams + rule features, numpy only, no model load); "rules" is the rules alone
+    (~28k texts/s). Hybrid and ngram fall back to the rules when their weights cannot be loaded.
     """
     chosen = (requested or "rules").strip().lower()
     if chosen not in METHODS:
-        raise ValueError(f"unknown intent method {chosen!r} (expected 'hybrid' or 'rules')")
+        raise ValueError(f"unknown intent method {chosen!r} (expected 'hybrid', 'ngram' or 'rules')")
     return chosen
 
 
-_fallback_logged = False
+_fallback_logged: set[str] = set()
 
 
-def _refine(texts: list[str], rule_signals: list[list[Signal]]) -> list[list[Signal]]:
-    """The hybrid decision for distinct non-empty texts; the rules' signals when the model is unavailable."""
-    global _fallback_logged
+def _refine(texts: list[str], rule_signals: list[list[Signal]], method: str = "hybrid") -> list[list[Signal]]:
+    """The learned decision ("hybrid" or "ngram") for distinct non-empty texts; the rules' signals
+    when the model or weights are unavailable."""
     if not texts:
         return []
     try:
-        from revops_assets.scoring import intent_model
+        if method == "ngram":
+            from revops_assets.scoring import intent_ngram as learned
+        else:
+            from revops_assets.scoring import intent_model as learned  # type: ignore[no-redef]
     except ImportError as exc:  # pragma: no cover -- a broken install
         exc_info: BaseException = exc
     else:
         try:
-            return intent_model.refine(texts, rule_signals)
-        except (ImportError, OSError, ValueError, KeyError) as exc:  # no sentence-transformers/model/head
+            return learned.refine(texts, rule_signals)
+        except (ImportError, OSError, ValueError, KeyError) as exc:  # no sentence-transformers/model/head/weights
             exc_info = exc
-    if not _fallback_logged:
-        log.warning("intent: hybrid unavailable (%s: %s); using the rules alone", type(exc_info).__name__, exc_info)
-        _fallback_logged = True
+    if method not in _fallback_logged:
+        log.warning("intent: %s unavailable (%s: %s); using the rules alone", method, type(exc_info).__name__, exc_info)
+        _fallback_logged.add(method)
     return rule_signals
 
 
 def classify(text: str, published: str | date | None = None, method: str | None = None) -> list[Signal]:
     """Intent signals in one headline/lede, strongest first; ``[]`` when none fires.
 
-    ``method``: "rules" (default) or "hybrid" (see :func:`resolve_method`)."""
+    ``method``: "rules" (default), "hybrid" or "ngram" (see :func:`resolve_method`)."""
     if not text:
         return []
     found = _classify_lower(text, text.lower(), _published_year(published))
-    if resolve_method(method) == "hybrid":
-        return _refine([text], [found])[0]
+    chosen = resolve_method(method)
+    if chosen != "rules":
+        return _refine([text], [found], chosen)[0]
     return found
 
 
@@ -507,7 +518,7 @@ def classify_many(
 ) -> list[list[Signal]]:
     """Batch form of :func:`classify`: same precompiled patterns and gates, and each distinct
     (text, published year) is classified only once (feeds repeat syndicated headlines a lot); in
-    hybrid mode the distinct texts are embedded in batches."""
+    hybrid and ngram modes the distinct texts are refined in one batch."""
     texts = list(texts)
     pubs: Sequence[str | date | None] = published if published is not None else [None] * len(texts)
     if len(pubs) != len(texts):
@@ -522,9 +533,10 @@ def classify_many(
         if key not in cache:
             cache[key] = _classify_lower(text, text.lower(), key[1])
         keys.append(key)
-    if resolve_method(method) == "hybrid" and cache:
+    chosen = resolve_method(method)
+    if chosen != "rules" and cache:
         distinct = list(cache)
-        for key, refined in zip(distinct, _refine([k[0] for k in distinct], [cache[k] for k in distinct])):
+        for key, refined in zip(distinct, _refine([k[0] for k in distinct], [cache[k] for k in distinct], chosen)):
             cache[key] = refined
     return [list(cache[k]) if k is not None else [] for k in keys]
 
