@@ -38,7 +38,7 @@ class Settings:
     crm_writeback: bool = True
     # Intent detection: the rules alone ("rules"), or refined by the learned head ("hybrid": loads the
     # embedding model, ~10 s per process; on the frozen holdouts more recall, about the same precision).
-    intent_method: Literal["hybrid", "rules"] = "rules"
+    intent_method: Literal["hybrid", "ngram", "rules"] = "rules"
 
     @property
     def is_demo(self) -> bool:
@@ -84,8 +84,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if outbound not in ("dry_run", "approval", "live"):
         raise ConfigError(f"REVOPS_OUTBOUND_MODE must be dry_run, approval or live, got {outbound!r}")
     intent_method = env.get("REVOPS_INTENT_METHOD", "rules").strip().lower() or "rules"
-    if intent_method not in ("hybrid", "rules"):
-        raise ConfigError(f"REVOPS_INTENT_METHOD must be hybrid or rules, got {intent_method!r}")
+    if intent_method not in ("hybrid", "ngram", "rules"):
+        raise ConfigError(f"REVOPS_INTENT_METHOD must be hybrid, ngram or rules, got {intent_method!r}")
     project_dir = Path(env.get("REVOPS_PROJECT_DIR", PROJECT_DIR)).resolve()
     home = Path(env.get("REVOPS_HOME", project_dir / ".hive-mind")).resolve()
     return Settings(

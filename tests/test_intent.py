@@ -382,7 +382,8 @@ def test_the_product_runs_the_rules_unless_the_setting_says_hybrid() -> None:
 
     assert load_settings({}).intent_method == "rules"
     assert load_settings({"REVOPS_INTENT_METHOD": " Hybrid "}).intent_method == "hybrid"
-    with pytest.raises(ConfigError, match="REVOPS_INTENT_METHOD must be hybrid or rules"):
+    assert load_settings({"REVOPS_INTENT_METHOD": "ngram"}).intent_method == "ngram"
+    with pytest.raises(ConfigError, match="REVOPS_INTENT_METHOD must be hybrid, ngram or rules"):
         load_settings({"REVOPS_INTENT_METHOD": "llm"})
     assert I.resolve_method() == "rules" and I.resolve_method("hybrid") == "hybrid"
     with pytest.raises(ValueError, match="unknown intent method"):

@@ -369,15 +369,16 @@ def test_a_news_item_is_evidence_only_when_it_names_the_account():
     assert about_account({"title": "Acme Cloud names former Globex exec, ex-Acme Cloud adviser, as CRO"}, "Acme Cloud", "acmecloud.io")
 
 
-def test_intent_signals_with_the_hybrid_method(demo_home, instance):
-    """REVOPS_INTENT_METHOD=hybrid reaches the asset through Settings: the learned head runs on the
-    day's news and the run says which method produced the signals."""
+@pytest.mark.parametrize("method", ["hybrid", "ngram"])
+def test_intent_signals_with_a_learned_method(demo_home, instance, method):
+    """REVOPS_INTENT_METHOD=hybrid or ngram reaches the asset through Settings: the learned head runs
+    on the day's news and the run says which method produced the signals."""
     from revops_assets.settings import load_settings
 
-    settings = load_settings({"REVOPS_HOME": str(demo_home), "REVOPS_ENV": "demo", "REVOPS_INTENT_METHOD": "hybrid"})
+    settings = load_settings({"REVOPS_HOME": str(demo_home), "REVOPS_ENV": "demo", "REVOPS_INTENT_METHOD": method})
     result = _materialize(settings, ["ghl_contacts", "rb2b_visitors", "enriched_accounts", "intent_signals"], PAST, instance)
     [mat] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
              if e.asset_key == dg.AssetKey("intent_signals")]
-    assert mat.metadata["intent_method"].value == "hybrid"
+    assert mat.metadata["intent_method"].value == method
     news = _partition(demo_home, "intent_signals", PAST).query("source == 'news'")
     assert len(news) > 0 and news["confidence"].between(0, 1).all()
