@@ -70,15 +70,17 @@ def load_visits(home: Path) -> int:
     return len(good)
 
 
-def materialize(home: Path, partition: str) -> tuple[object, float]:
-    """Everything upstream of ``lead_scores``, and it, with the project's real resources (demo mode)."""
+def materialize(home: Path, partition: str, intent_method: str | None = None) -> tuple[object, float]:
+    """Everything upstream of ``lead_scores``, and it, with the project's real resources (demo mode;
+    the product's default intent method unless ``intent_method`` names another)."""
     import dagster as dg
 
     from revops_assets.assets import all_assets
     from revops_assets.resources.registry import build_resources
     from revops_assets.settings import load_settings
 
-    settings = load_settings({"REVOPS_HOME": str(home), "REVOPS_ENV": "demo"})
+    env = {"REVOPS_HOME": str(home), "REVOPS_ENV": "demo"} | ({"REVOPS_INTENT_METHOD": intent_method} if intent_method else {})
+    settings = load_settings(env)
     selection = dg.AssetSelection.assets("lead_scores").upstream()
     t = time.perf_counter()
     result = dg.materialize(all_assets(settings), selection=selection, resources=build_resources(settings),
@@ -126,7 +128,7 @@ def metrics(y: np.ndarray, p: np.ndarray, propensity: np.ndarray) -> dict[str, f
             "rho": float(spearmanr(p, propensity).statistic)}
 
 
-def evaluate(n: int, seed: int, keep: bool) -> list[dict]:
+def evaluate(n: int, seed: int, keep: bool, intent_method: str | None = None) -> list[dict]:
     from revops_assets.sample.generator import write_sample
 
     partition = datetime.now(timezone.utc).date().isoformat()
@@ -139,7 +141,7 @@ def evaluate(n: int, seed: int, keep: bool) -> list[dict]:
         write_sample(home / "sample", accounts=n, seed=seed)
         sample_s = time.perf_counter() - t
         visits = load_visits(home)
-        result, mat_s = materialize(home, partition)
+        result, mat_s = materialize(home, partition, intent_method)
         print(f"{tag} sample {sample_s:.1f} s, {visits:,} visits into the inbox, materialize {mat_s:.1f} s, "
               f"success={result.success}", flush=True)
         rows.append({"figure": f"{tag} upstream of lead_scores materialized (success)", "target": True,
@@ -240,12 +242,15 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated account counts (overrides --quick's and the default sizes)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", action="store_true", help="keep the throw-away homes (printed)")
+    parser.add_argument("--intent-method", choices=["rules", "ngram", "hybrid"],
+                        help="run SCOUT with this intent method instead of the product's default; the figures "
+                             "then go to results/lead_scores.<method>.json (its own topic in RESULTS.md)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([500] if args.quick else [2_000, 5_000])
     started = time.perf_counter()
     rows: list[dict] = []
     for n in sizes:
-        rows += evaluate(n, args.seed, args.keep)
+        rows += evaluate(n, args.seed, args.keep, args.intent_method)
     load1, load5, _ = os.getloadavg()
     rows.append({"figure": f"total run time (seed {args.seed})", "target": None, "measured": round(time.perf_counter() - started, 1),
                  "unit": "s", "ok": True})
@@ -256,7 +261,8 @@ def main() -> None:
     for r in rows:
         print(f"{r['figure']:<{width}}  {str(r['target'] if r['target'] is not None else ''):>8}  {str(r['measured']):>18}  "
               f"{r['unit']}  {'' if r['ok'] else 'MISSED'}")
-    out = Path(__file__).resolve().parent / "results" / "lead_scores.json"
+    name = f"lead_scores.{args.intent_method}.json" if args.intent_method else "lead_scores.json"
+    out = Path(__file__).resolve().parent / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2, default=str) + "\n")
     print(f"wrote {out}")
