@@ -693,16 +693,10 @@ def score_accounts(
     keyed = "account" in signals
     scores = score_intent(signals, as_of, weights, half_life_days, cap, with_contributions=explain,
                           domains=accounts["domain"] if keyed else None)
-    if keyed:
-        intent: pd.DataFrame | pd.Series = pd.Series(scores["intent_score"].to_numpy(), index=accounts.index)
-    else:
-        intent = scores
+    intent = pd.Series(scores["intent_score"].to_numpy(), index=accounts.index) if keyed else scores
     columns = PRIOR_FEATURES if prior else model.feature_names
     feats = lead_features(accounts, icp, as_of, intent_scores=intent, signals=signals, columns=columns)
-    if prior:
-        prob = rule_prior(feats, model.employee_range if model is not None else tuple(icp["employee_range"]))
-    else:
-        prob = probability(model, feats)
+    prob = probability(model, feats) if model is not None else rule_prior(feats, tuple(icp["employee_range"]))
     # score_intent keyed by position already made the result its own copy of the domains
     domains = scores["domain"].to_numpy() if keyed else accounts["domain"].to_numpy(dtype=object, copy=True)
     out = {"domain": domains, "icp_fit": fit.to_numpy()}
