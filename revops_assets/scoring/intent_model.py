@@ -140,27 +140,38 @@ def _load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def training_matrix(data_dir: Path = DATA) -> tuple[Any, Any, Any, list[str]]:
-    """(features, labels n x 4, honest-row mask, texts) for the training sets."""
+def labelled_rows(data_dir: Path = DATA, files: Sequence[str] = TRAIN_FILES) -> tuple[list[str], Any, Any, Any, Any]:
+    """(texts, rule features n x 4, labels n x 4, honest-row mask, set index per row) of ``files``,
+    the rule features honest where ``RULES_AT`` names a version (module docstring)."""
     import numpy as np
 
     texts: list[str] = []
     feats: list[list[float]] = []
     labels: list[list[int]] = []
     honest: list[bool] = []
-    for name in TRAIN_FILES:
+    sets: list[int] = []
+    for s, name in enumerate(files):
         rows = _load(data_dir / name)
         if name in RULES_AT:
             mod = _rules_at(RULES_AT[name])
             sigs = [mod.classify(r["text"], r.get("published")) for r in rows]
-        else:  # the rules alone, never the head being replaced
+        else:  # the rules alone, never a head being replaced
             sigs = rules.classify_many([r["text"] for r in rows], [r.get("published") for r in rows], method="rules")
         feats += rule_features(sigs)
         labels += [[int(k in r["labels"]) for k in rules.TYPES] for r in rows]
         honest += [name in RULES_AT] * len(rows)
+        sets += [s] * len(rows)
         texts += [r["text"] for r in rows]
-    x = np.hstack([np.asarray(embed(texts), dtype=np.float64), np.asarray(feats, dtype=np.float64)])
-    return x, np.asarray(labels), np.asarray(honest), texts
+    return texts, np.asarray(feats, dtype=np.float64), np.asarray(labels), np.asarray(honest), np.asarray(sets)
+
+
+def training_matrix(data_dir: Path = DATA) -> tuple[Any, Any, Any, list[str]]:
+    """(features, labels n x 4, honest-row mask, texts) for the training sets."""
+    import numpy as np
+
+    texts, feats, labels, honest, _ = labelled_rows(data_dir)
+    x = np.hstack([np.asarray(embed(texts), dtype=np.float64), feats])
+    return x, labels, honest, texts
 
 
 def _threshold(p: Any, y: Any, target: float = TARGET_PRECISION) -> float:
@@ -189,21 +200,24 @@ def _threshold(p: Any, y: Any, target: float = TARGET_PRECISION) -> float:
     return float(1.0 / (1.0 + np.exp(-mid)))
 
 
-def _fit_type(x: Any, y: Any, honest: Any, seed: int = SEED) -> tuple[Any, float, float, Any]:
-    """(folded coef incl. intercept, threshold, calibration slope, out-of-fold calibrated probs)."""
+def _fit_type(x: Any, y: Any, honest: Any, seed: int = SEED, c_reg: float = C,
+              target: float = TARGET_PRECISION) -> tuple[Any, float, float, Any]:
+    """(folded coef incl. intercept, threshold, calibration slope, out-of-fold calibrated probs);
+    ``x`` dense or sparse. The recipe of every learned head: L2 strength ``c_reg``, Platt calibration
+    on honest out-of-fold scores, the threshold for precision >= ``target``."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     strata = y * 2 + honest
     oof = np.zeros(len(y))
-    for tr, te in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, strata):
-        oof[te] = LogisticRegression(C=C, max_iter=5000).fit(x[tr], y[tr]).decision_function(x[te])
+    for tr, te in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), strata):
+        oof[te] = LogisticRegression(C=c_reg, max_iter=5000).fit(x[tr], y[tr]).decision_function(x[te])
     cal = LogisticRegression(C=1e6, max_iter=5000).fit(oof[honest].reshape(-1, 1), y[honest])
     a, c = float(cal.coef_[0, 0]), float(cal.intercept_[0])
     p_oof = 1.0 / (1.0 + np.exp(-(a * oof + c)))
-    threshold = _threshold(p_oof[honest], y[honest])
-    final = LogisticRegression(C=C, max_iter=5000).fit(x, y)
+    threshold = _threshold(p_oof[honest], y[honest], target)
+    final = LogisticRegression(C=c_reg, max_iter=5000).fit(x, y)
     coef = np.append(a * final.coef_[0], a * final.intercept_[0] + c)
     return coef, threshold, a, p_oof
 

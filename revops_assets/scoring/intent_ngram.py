@@ -191,27 +191,9 @@ def refine(texts: Sequence[str], rule_signals: Sequence[list[rules.Signal]]) -> 
 
 # --- training ------------------------------------------------------------------------------------
 def training_rows(data_dir: Path = DATA) -> tuple[list[str], Any, Any, Any, Any]:
-    """(texts, rule features n x 4, labels n x 4, honest-row mask, set index per row)."""
-    import numpy as np
-
-    texts: list[str] = []
-    feats: list[list[float]] = []
-    labels: list[list[int]] = []
-    honest: list[bool] = []
-    sets: list[int] = []
-    for s, name in enumerate(TRAIN_FILES):
-        rows = intent_model._load(data_dir / name)
-        if name in intent_model.RULES_AT:
-            mod = intent_model._rules_at(intent_model.RULES_AT[name])
-            sigs = [mod.classify(r["text"], r.get("published")) for r in rows]
-        else:  # the rules alone
-            sigs = rules.classify_many([r["text"] for r in rows], [r.get("published") for r in rows], method="rules")
-        feats += intent_model.rule_features(sigs)
-        labels += [[int(k in r["labels"]) for k in rules.TYPES] for r in rows]
-        honest += [name in intent_model.RULES_AT] * len(rows)
-        sets += [s] * len(rows)
-        texts += [r["text"] for r in rows]
-    return texts, np.asarray(feats, dtype=np.float64), np.asarray(labels), np.asarray(honest), np.asarray(sets)
+    """(texts, rule features n x 4, labels n x 4, honest-row mask, set index per row): the hybrid's
+    labelled rows (``intent_model.labelled_rows``) of this module's training files."""
+    return intent_model.labelled_rows(data_dir, TRAIN_FILES)
 
 
 def fit_vocab(texts: Sequence[str]) -> tuple[list[str], list[float]]:
@@ -235,31 +217,13 @@ def design(texts: Sequence[str], rule_feats: Any, vocab: Sequence[str], idf: Seq
     return sparse.hstack([tfidf, sparse.csr_matrix(np.asarray(rule_feats, dtype=np.float64))]).tocsr()
 
 
-def _fit_type(x: Any, y: Any, honest: Any, seed: int = SEED) -> tuple[Any, float, float]:
-    """(folded coef incl. intercept, threshold, calibration slope): the hybrid's recipe
-    (``intent_model._fit_type``) with this module's C and precision target."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
-    oof = np.zeros(len(y))
-    for tr, te in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(np.zeros(len(y)), y * 2 + honest):
-        oof[te] = LogisticRegression(C=C, max_iter=5000).fit(x[tr], y[tr]).decision_function(x[te])
-    cal = LogisticRegression(C=1e6, max_iter=5000).fit(oof[honest].reshape(-1, 1), y[honest])
-    a, c = float(cal.coef_[0, 0]), float(cal.intercept_[0])
-    p_oof = 1.0 / (1.0 + np.exp(-(a * oof + c)))
-    threshold = intent_model._threshold(p_oof[honest], y[honest], TARGET_PRECISION)
-    final = LogisticRegression(C=C, max_iter=5000).fit(x, y)
-    return np.append(a * final.coef_[0], a * final.intercept_[0] + c), threshold, a
-
-
 def _fit_all(texts: Sequence[str], rule_feats: Any, y: Any, honest: Any) -> dict[str, Any]:
     """Vocabulary, IDF and per-type (folded coef, intercept, threshold, slope) from these rows only."""
     vocab, idf = fit_vocab(texts)
     x = design(texts, rule_feats, vocab, idf)
     types = {}
     for k, kind in enumerate(rules.TYPES):
-        coef, threshold, slope = _fit_type(x, y[:, k], honest)
+        coef, threshold, slope, _ = intent_model._fit_type(x, y[:, k], honest, SEED, C, TARGET_PRECISION)
         types[kind] = {"coef": coef[:-1], "intercept": float(coef[-1]), "threshold": threshold, "slope": slope}
     return {"vocab": vocab, "idf": idf, "types": types}
 
