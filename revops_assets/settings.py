@@ -36,8 +36,8 @@ class Settings:
     has_openai_key: bool = False
     # CRM write-back: on against the demo's emulator; in live only with REVOPS_CRM_WRITEBACK=live.
     crm_writeback: bool = True
-    # Intent detection: the rules alone ("rules"), or refined by the learned head ("hybrid": loads the
-    # embedding model, ~10 s per process; on the frozen holdouts more recall, about the same precision).
+    # Intent detection: the rules alone ("rules"), or refined by a learned head ("ngram": n-grams, numpy
+    # only; "hybrid": loads the embedding model, ~10 s per process). bench_intent.py has their figures.
     intent_method: Literal["hybrid", "ngram", "rules"] = "rules"
 
     @property

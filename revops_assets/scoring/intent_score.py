@@ -277,8 +277,8 @@ def score_intent(
     else:
         t_codes, t_uniques = pd.factorize(signals["type"], use_na_sentinel=True)
     remap = np.array([type_names.index(u) if u in type_names else -1 for u in t_uniques] + [-1], dtype=np.int64)
-    if isinstance(signals["type"].dtype, pd.CategoricalDtype) and np.array_equal(remap[:-1], np.arange(len(t_uniques))):
-        type_codes = t_codes  # categories in the weights' order (the adapters'): codes as they are, NA -1
+    if np.array_equal(remap[:-1], np.arange(len(t_uniques))):
+        type_codes = t_codes  # already in the weights' order (the adapters' categories): no gather; NA stays -1
     else:
         type_codes = remap[t_codes]  # unknown types and NA -> -1
     conf = pd.to_numeric(signals["confidence"], errors="coerce").to_numpy(dtype="float64")
