@@ -233,6 +233,18 @@ def _sort_within_groups(rows: np.ndarray, group: np.ndarray, keys: list[np.ndarr
     return out
 
 
+def _type_codes(types: pd.Series, type_names: list[str]) -> np.ndarray:
+    """Each signal's type as its position in ``type_names`` (the weights' order); unknown and NA -> -1."""
+    if isinstance(types.dtype, pd.CategoricalDtype):  # the adapters' output: no hashing
+        t_codes, t_uniques = types.cat.codes.to_numpy(), types.cat.categories
+    else:
+        t_codes, t_uniques = pd.factorize(types, use_na_sentinel=True)
+    remap = np.array([type_names.index(u) if u in type_names else -1 for u in t_uniques] + [-1], dtype=np.int64)
+    if np.array_equal(remap[:-1], np.arange(len(t_uniques))):
+        return t_codes  # already in the weights' order (the adapters' categories): no gather; NA stays -1
+    return remap[t_codes]
+
+
 def score_intent(
     signals: pd.DataFrame,
     as_of: date | datetime | str,
@@ -272,15 +284,7 @@ def score_intent(
     n_dom = len(dom_uniques)
     type_names = list(weights)
     n_types = len(type_names)
-    if isinstance(signals["type"].dtype, pd.CategoricalDtype):  # the adapters' output: no hashing
-        t_codes, t_uniques = signals["type"].cat.codes.to_numpy(), signals["type"].cat.categories
-    else:
-        t_codes, t_uniques = pd.factorize(signals["type"], use_na_sentinel=True)
-    remap = np.array([type_names.index(u) if u in type_names else -1 for u in t_uniques] + [-1], dtype=np.int64)
-    if np.array_equal(remap[:-1], np.arange(len(t_uniques))):
-        type_codes = t_codes  # already in the weights' order (the adapters' categories): no gather; NA stays -1
-    else:
-        type_codes = remap[t_codes]  # unknown types and NA -> -1
+    type_codes = _type_codes(signals["type"], type_names)
     conf = pd.to_numeric(signals["confidence"], errors="coerce").to_numpy(dtype="float64")
     pub_ns = _naive_ns(signals["published"])
     nat = np.iinfo(np.int64).min
@@ -299,7 +303,8 @@ def score_intent(
     # are turned into points, added up per domain in type order.
     g = d * n_types + t
     kept, first = _cell_products(g, 1.0 - s)
-    total = np.bincount(d[first], weights=(1.0 - kept) * w_type[t[first]], minlength=n_dom)
+    # (float even when no signal counts: bincount of nothing is int64 whatever its weights)
+    total = np.bincount(d[first], weights=(1.0 - kept) * w_type[t[first]], minlength=n_dom).astype(np.float64, copy=False)
     capped = np.minimum(total, cap)
     score_cents = np.rint(capped * 100).astype(np.int64)
 
