@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 from revops_assets.scoring.intent_score import DEFAULT_WEIGHTS, _as_of_ts, _naive_ns, _positions, _type_codes
-from revops_assets.scoring.lead_model import DEFAULT_THRESHOLDS, _column, icp_filter
+from revops_assets.scoring.lead_model import DEFAULT_THRESHOLDS, PRIORITY, _column, icp_filter
 
 _NAT = np.iinfo(np.int64).min
-_PRIORITY = np.array(["Low", "Medium", "High"], dtype=object)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -163,10 +162,11 @@ def rank_accounts(accounts: pd.DataFrame, signals: pd.DataFrame, icp: Mapping[st
     prob = np.empty(n)
     level = np.empty(n, dtype=np.int8)
     _accounts(score, ind_in, ind_code, bool(icp.get("industries")), reg_in, reg_code, bool(icp.get("regions")), emp,
-              emp_min is not None, float(emp_min or 0), emp_max is not None, float(emp_max or 0), lo, hi, by_title, float(thresholds["high"]), float(thresholds["medium"]), fit, prob, level)
+              emp_min is not None, float(emp_min or 0), emp_max is not None, float(emp_max or 0), lo, hi, by_title,
+              float(thresholds["high"]), float(thresholds["medium"]), fit, prob, level)
     idx = accounts.index
     return pd.DataFrame({
         "domain": pd.Series(accounts["domain"].to_numpy(dtype=object, copy=True), index=idx, dtype=object, copy=False),
         "icp_fit": fit, "intent_score": score, "probability": prob,
-        "priority": pd.Series(_PRIORITY[level], index=idx, dtype=object, copy=False),
+        "priority": pd.Categorical.from_codes(level, dtype=PRIORITY, validate=False),
     }, index=idx, copy=False)

@@ -650,15 +650,22 @@ def assign_priority(
 ) -> pd.Series:
     """"High" / "Medium" / "Low" by probability thresholds; an account outside the ICP is never
     High (it is capped at Medium, so a hot non-ICP account still gets looked at)."""
+    pri = np.array(PRIORITY.categories, dtype=object)[priority_level(prob, icp_fit, thresholds)]  # shared str objects
+    index = prob.index if isinstance(prob, pd.Series) else None
+    return pd.Series(pri, index=index, name="priority", dtype=object)
+
+
+PRIORITY = pd.CategoricalDtype(["Low", "Medium", "High"], ordered=True)  # level 0, 1, 2: sorts Low < High
+
+
+def priority_level(prob: pd.Series | np.ndarray, icp_fit: pd.Series | np.ndarray,
+                   thresholds: Mapping[str, float] | None = None) -> np.ndarray:
+    """:func:`assign_priority` as int8 codes of :data:`PRIORITY` (0 Low, 1 Medium, 2 High)."""
     th = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
     if th["high"] < th["medium"]:
         raise ValueError("thresholds: high must be >= medium")
     p = np.asarray(prob, dtype="float64")
-    fit = np.asarray(icp_fit, dtype=bool)
-    level = np.where((p >= th["high"]) & fit, 2, (p >= th["medium"]).astype(np.int64))
-    pri = np.array(["Low", "Medium", "High"], dtype=object)[level]  # shared str objects, no per-row strings
-    index = prob.index if isinstance(prob, pd.Series) else None
-    return pd.Series(pri, index=index, name="priority", dtype=object)
+    return ((p >= th["medium"]).astype(np.int8) + ((p >= th["high"]) & np.asarray(icp_fit, dtype=bool))).astype(np.int8)
 
 
 def score_accounts(
@@ -676,7 +683,8 @@ def score_accounts(
 ) -> pd.DataFrame:
     """An account list scored in bulk, one row per account in its order (index of ``accounts``):
     [domain, icp_fit, intent_score, probability, priority], and with ``explain`` also icp_reasons and
-    contributions (the intent points, as :func:`score_intent` lists them).
+    contributions (the intent points, as :func:`score_intent` lists them). ``priority`` is the ordered
+    categorical :data:`PRIORITY` (one byte a row; sorting puts High last), not text.
 
     The lead_scores asset's steps (icp_filter, score_intent, lead_features, the model,
     assign_priority) for a list of accounts instead of the CRM's contacts -- a target-account list,
@@ -713,5 +721,5 @@ def score_accounts(
         out["contributions"] = (scores["contributions"].to_numpy() if keyed
                                 else accounts["domain"].map(by_domain).fillna("[]").to_numpy())
     out["probability"] = prob.to_numpy()
-    out["priority"] = assign_priority(prob, fit, thresholds).to_numpy()
+    out["priority"] = pd.Categorical.from_codes(priority_level(prob, fit, thresholds), dtype=PRIORITY, validate=False)
     return pd.DataFrame(out, index=accounts.index, copy=False)  # every column is this call's own array
