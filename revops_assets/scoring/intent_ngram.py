@@ -18,7 +18,8 @@ The weights (``intent_ngram_weights.json``, next to this file) hold the vocabula
 order), the IDF, per type the coefficients (Platt calibration folded in, so ``sigmoid(w . x + b)`` is
 the calibrated probability) and threshold, the training-data hash and the spec. Training (``python -m
 revops_assets.scoring.intent_ngram train``; ``check`` compares a retrain with the committed file)
-reads the dev set, the fresh set, v2, v3 and v4 -- never v5. Rule features are honest where history
+reads the dev set, the fresh set, v2, v3, v4 and (since round 4 of the rules, when v5 stopped being a
+holdout) v5 -- never v6, the frozen holdout. Rule features are honest where history
 allows, exactly as for the hybrid (``intent_model.RULES_AT``: the last rules version not tuned on a
 set; the dev set, which the rules were built on, uses the current rules), and calibration and
 thresholds come from out-of-fold probabilities on the honest rows only; a threshold is the one with
@@ -43,7 +44,7 @@ from revops_assets.scoring import intent_model
 WEIGHTS_PATH = Path(__file__).with_name("intent_ngram_weights.json")
 DATA = intent_model.DATA
 TRAIN_FILES = ("intent_devset.jsonl", "intent_holdout_fresh.jsonl", "intent_holdout_v2.jsonl",
-               "intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl")
+               "intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl", "intent_holdout_v5.jsonl")
 SPEC = "ngram-v1: lower; money->zmoney, numbers->znum; w:1-gram b:2-gram c:3-5 chars in ' token '; min_df 2; tf 1+log x idf smooth, L2; + 4 rule confidences"
 MIN_DF = 2
 CHARS = (3, 5)
@@ -242,7 +243,7 @@ def _predict(fit: dict[str, Any], texts: Sequence[str], rule_feats: Any) -> Any:
 def cross_validate(texts: list[str], rule_feats: Any, y: Any, honest: Any, sets: Any, seed: int = 1) -> dict[str, Any]:
     """Out-of-sample figures on the training sets, each fold's vocabulary, model and thresholds from
     its training part only: 5-fold CV (stratified by any label x honesty) on all rows and on the honest
-    rows, and leave-one-set-out on v3 and on v4 (trained on the other four sets: the nearest thing to a
+    rows, and leave-one-set-out on v3, v4 and v5 (trained on the other sets: the nearest thing to a
     set written later by someone else); beside the rules alone (their feature > 0) on the same rows."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
@@ -256,7 +257,7 @@ def cross_validate(texts: list[str], rule_feats: Any, y: Any, honest: Any, sets:
     for name, f, mask in (("ngram_all", fire, slice(None)), ("ngram_honest", fire, honest),
                           ("rules_all", rule_fire, slice(None)), ("rules_honest", rule_fire, honest)):
         out[name] = {kind: intent_model._prf(f[mask][:, k], y[mask][:, k]) for k, kind in enumerate(rules.TYPES)}
-    for held in ("intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl"):
+    for held in ("intent_holdout_v3.jsonl", "intent_holdout_v4.jsonl", "intent_holdout_v5.jsonl"):
         s = TRAIN_FILES.index(held)
         tr, te = np.where(sets != s)[0], np.where(sets == s)[0]
         f = _predict(_fit_all([texts[i] for i in tr], rule_feats[tr], y[tr], honest[tr]), [texts[i] for i in te], rule_feats[te])
