@@ -655,3 +655,68 @@ def test_lead_backtest_sees_the_deal_stage_of_the_earlier_day() -> None:
     assert bt.as_of == date(2024, 3, 21)
     assert bt.features["deal stage"].tolist() == [0.5, 0.0]  # o1 was at s2 then (it has since closed won)
     assert bt.converted.tolist() == [1, 0]
+
+
+def _staged_history(n: int, seed: int = 0) -> pd.DataFrame:
+    """Outcomes follow the rule prior's idea plus how far each deal has got (deal stage)."""
+    hist, _ = _history(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    hist["deal stage"] = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0], n)
+    prior = LM.rule_prior(hist, ICP["employee_range"]).to_numpy()
+    logit = np.log(prior / (1 - prior)) + 2.5 * hist["deal stage"].to_numpy() - 0.5
+    hist["converted"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return hist
+
+
+def test_a_model_on_the_prior_learns_deal_stage_and_keeps_the_priors_order_within_a_stage() -> None:
+    """fit_lead_model(on_prior=True): the inputs are the prior's log-odds and ``features`` (deal
+    stage); it is chosen by the same rule, learns what a stage is worth, and ranks two leads at one
+    stage as the prior does. It reads the prior's four features and deal stage (score_accounts
+    computes those), and its top factors name the prior and deal stage."""
+    hist = _staged_history(4000)
+    model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], features=LM.ON_PRIOR_FEATURES, on_prior=True)
+    assert model.kind == "calibrated_logistic" and model.on_prior == ["deal stage"]
+    assert model.feature_names == [*LM.PRIOR_FEATURES, "deal stage"]
+    assert LM.model_inputs(model) == ["rule prior", "deal stage"] and len(model.coef) == 2
+    assert model.coef[0] > 0 and model.coef[1] > 0  # trusts the prior, and a later stage converts more
+    assert model.metrics["auc"] > model.prior_metrics["auc"] and model.metrics["auc_gain_p05"] > 0
+    eleven = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"])
+    assert eleven.on_prior is None and model.model_version != eleven.model_version
+
+    feats = hist[LM.FEATURES].head(400)
+    prob, factors = LM.predict(model, feats)
+    assert prob.between(0, 1).all()
+    assert {f["factor"] for row in factors for f in row} <= {"rule prior", "deal stage"}
+    prior = LM.rule_prior(feats, ICP["employee_range"])
+    for _, idx in feats.groupby("deal stage").groups.items():  # one stage: the prior's order (ties allowed)
+        p, q = prob[idx].to_numpy(), prior[idx].to_numpy()
+        order = np.argsort(q, kind="stable")
+        assert np.all(np.diff(p[order]) >= -1e-12)
+    # the columns it reads are enough (what score_accounts computes for it)
+    assert LM.probability(model, feats[model.feature_names]).equals(prob)
+
+
+def test_a_model_on_the_prior_that_adds_nothing_keeps_the_prior() -> None:
+    """No stage history (deal stage 0 everywhere): the model on the prior can only re-scale the
+    prior, so it cannot rank better, and the prior is kept."""
+    hist, _ = _history(3000)
+    hist["deal stage"] = 0.0
+    prior = LM.rule_prior(hist, ICP["employee_range"]).to_numpy()
+    hist["converted"] = (np.random.default_rng(10).random(len(hist)) < prior).astype(int)
+    model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], features=LM.ON_PRIOR_FEATURES, on_prior=True)
+    assert model.kind == "rule_prior" and "must beat the prior" in model.choice
+
+
+def test_a_model_on_the_prior_is_backtested_on_the_same_inputs() -> None:
+    """The backtest refits the model on the prior (not the eleven features) for each earlier day."""
+    hist = _staged_history(4000)
+    then_open = _staged_history(2000, seed=3)
+    bt = LM.Backtest(date(2024, 1, 31), then_open[LM.FEATURES], then_open["converted"].to_numpy())
+    model = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], backtest=bt,
+                              features=LM.ON_PRIOR_FEATURES, on_prior=True)
+    assert model.kind == "calibrated_logistic" and model.metrics["backtest_gain_p05"] > 0
+    assert "backtest at 2024-01-31" in model.choice
+    flat = then_open.assign(converted=(np.random.default_rng(4).random(2000) < 0.2).astype(int))  # stage says nothing there
+    lost = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], features=LM.ON_PRIOR_FEATURES, on_prior=True,
+                             backtest=LM.Backtest(date(2024, 1, 31), flat[LM.FEATURES], flat["converted"].to_numpy()))
+    assert lost.kind == "rule_prior" and lost.choice.endswith("it must beat the prior there too")

@@ -3,6 +3,10 @@
 Point-in-time: the score for day D uses signals published and activities recorded on or before D,
 and the model for D is trained only on deals closed by D, with features as they were on the day each
 deal opened and on each day it entered a later stage (so it learns what a deal's stage is worth).
+The model is fitted on the rule prior: its inputs are the prior's log-odds and deal stage, so it
+learns how far to trust the prior and what a deal's progress adds, and ranks leads of one stage as
+the prior does (an eleven-feature model re-learning the ICP and intent weights from the closed deals
+ranked the sample's open leads worse than the prior's weights; see benchmarks/bench_lead_scores.py).
 Every score row carries the model and directive versions, and the history table keeps one row per
 (day, directive version, contact) so two directive versions compare in one query.
 """
@@ -178,6 +182,29 @@ def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) ->
     return why[why != ""]
 
 
+def model_inputs(ghl_contacts: pd.DataFrame, ghl_opportunities: pd.DataFrame, ghl_pipelines: pd.DataFrame,
+                 enriched_accounts: pd.DataFrame, intent_signals: pd.DataFrame, changes: pd.DataFrame, lp, day):
+    """What the day's model is chosen from, as of ``day`` (``changes``: every known stage change,
+    cut here at the day): (leads with their deal stage, valid accounts, quarantined accounts,
+    training history, one backtest per ``lp.scoring.backtest_days``). The asset's steps before
+    ``fit_lead_model``, a function so the benchmark can ask the same questions of the same data."""
+    from revops_assets.scoring.lead_model import DEAL_STAGE_COLUMN, validate_accounts
+
+    icp = icp_rules(lp.icp)
+    accounts = enriched_accounts[["domain", "company_name", "industry", "employee_count", "region"]]
+    good_accounts, bad_accounts = validate_accounts(accounts, date_columns=[])
+    leads = ghl_contacts.drop(columns=["company_name", "industry", "employee_count", "region"], errors="ignore")
+    leads = leads.merge(good_accounts, on="domain", how="inner").reset_index(drop=True)
+
+    opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "title"]], on="contact_id", how="left")
+    log = stage_log(changes[changes["entered_at"] <= day], ghl_pipelines)  # point in time: changes by the day
+    leads[DEAL_STAGE_COLUMN] = leads["domain"].map(deal_stage_on(opps, log, day)).fillna(0.0)
+    history = training_history(opps, good_accounts, intent_signals, icp, lp.intent, log)
+    backtests = [lead_backtest(leads, opps, good_accounts, intent_signals, icp, lp.intent, day, days, log)
+                 for days in lp.scoring.backtest_days]
+    return leads, good_accounts, bad_accounts, history, backtests
+
+
 @dg.asset(
     group_name="coach", kinds={"scikitlearn", "duckdb"}, deps=["directives"],
     check_specs=[dg.AssetCheckSpec(name, asset="lead_scores") for name in LEAD_CHECKS], **PARTITIONED,
@@ -190,34 +217,25 @@ def lead_scores(
     """Conversion probability, High/Medium/Low priority and the top factors for every contact."""
     from revops_assets.assets.crm import known_stage_history
     from revops_assets.scoring.lead_model import (
-        DEAL_STAGE_COLUMN,
+        ON_PRIOR_FEATURES,
         assign_priority,
         fit_lead_model,
         icp_filter,
         lead_features,
         predict,
-        validate_accounts,
     )
 
     directives = load_directives(revops.settings.directives_dir)
     lp = directives.lead_processing
     icp = icp_rules(lp.icp)
     day = as_of(context)
-    accounts = enriched_accounts[["domain", "company_name", "industry", "employee_count", "region"]]
-    good_accounts, bad_accounts = validate_accounts(accounts, date_columns=[])
-    leads = ghl_contacts.drop(columns=["company_name", "industry", "employee_count", "region"], errors="ignore")
-    leads = leads.merge(good_accounts, on="domain", how="inner").reset_index(drop=True)
-
-    opps = ghl_opportunities.merge(ghl_contacts[["contact_id", "domain", "title"]], on="contact_id", how="left")
     with warehouse_db.get_connection() as conn:
         changes = known_stage_history(revops, conn)
-    log = stage_log(changes[changes["entered_at"] <= day], ghl_pipelines)  # point in time: changes by the day
-    leads[DEAL_STAGE_COLUMN] = leads["domain"].map(deal_stage_on(opps, log, day)).fillna(0.0)
-    history = training_history(opps, good_accounts, intent_signals, icp, lp.intent, log)
-    backtests = [lead_backtest(leads, opps, good_accounts, intent_signals, icp, lp.intent, day, days, log)
-                 for days in lp.scoring.backtest_days]
+    leads, good_accounts, bad_accounts, history, backtests = model_inputs(
+        ghl_contacts, ghl_opportunities, ghl_pipelines, enriched_accounts, intent_signals, changes, lp, day)
+    # the model learns on the prior: the prior's log-odds and deal stage (lead_model.ON_PRIOR_FEATURES)
     model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train,
-                           backtest=backtests)
+                           backtest=backtests, features=ON_PRIOR_FEATURES, on_prior=True)
     leaks_in_training = training_leakage(history.loc[model.trained_on], ghl_opportunities, day)
 
     fit, reasons = icp_filter(leads, icp)

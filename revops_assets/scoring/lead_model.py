@@ -47,6 +47,13 @@ DEFAULT_STAGES = frozenset(
      "proposal sent", "negotiation", "contract sent", "closed won", "closed lost", "won", "lost", "customer", "churned"}
 )
 DEFAULT_THRESHOLDS = {"high": 0.30, "medium": 0.15}
+# What a model fitted "on the prior" learns beside the rule prior's log-odds (the lead_scores asset's
+# model): how far to trust the prior, and what the prior cannot see -- how far the account's deal has
+# got. Learning the ICP and intent weights afresh from a few hundred closed deals (features dated when
+# each deal was open, a population of deal-havers only) ranked the open leads' true propensity worse
+# than the prior's weights on every sample workspace measured (benchmarks/bench_lead_scores.py).
+ON_PRIOR_FEATURES = ("deal stage",)
+PRIOR_INPUT = "rule prior"  # the name of the prior's log-odds among a model's inputs (top_factors)
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -370,7 +377,10 @@ class LeadModel:
     model_version: str
     as_of: str
     employee_range: tuple[float, float]  # the ICP size range the rule prior scores against
-    feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
+    feature_names: list[str] = field(default_factory=lambda: list(FEATURES))  # the feature columns probability() reads
+    # None: a logistic regression over feature_names. A list: the model's inputs are the rule prior's
+    # log-odds (over PRIOR_FEATURES) and these features; feature_names then holds both.
+    on_prior: list[str] | None = None
     metrics: dict[str, float] = field(default_factory=dict)  # the trained model's auc, brier, ece on the validation slice
     prior_metrics: dict[str, float] = field(default_factory=dict)  # the rule prior's, on the same slice
     choice: str = ""  # why ``kind`` was chosen, in words
@@ -439,6 +449,21 @@ def _version(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def _design(frame: pd.DataFrame, features: Sequence[str], on_prior: bool, employee_range: Sequence[float]) -> np.ndarray:
+    """The model's input matrix: ``features`` as they are, or after the rule prior's log-odds when
+    ``on_prior`` (the prior is 2%..50%, so its log-odds are finite)."""
+    own = frame[list(features)].to_numpy(dtype="float64")
+    if not on_prior:
+        return own
+    p = rule_prior(frame, employee_range).to_numpy()
+    return np.column_stack([np.log(p / (1 - p)), own])
+
+
+def model_inputs(model: LeadModel) -> list[str]:
+    """Names of the model's inputs, in its coefficients' order."""
+    return list(model.feature_names) if model.on_prior is None else [PRIOR_INPUT, *model.on_prior]
+
+
 def fit_lead_model(
     history: pd.DataFrame,
     as_of: date | datetime | str,
@@ -449,6 +474,8 @@ def fit_lead_model(
     valid_fraction: float = 0.25,
     backtest: Backtest | Sequence[Backtest] | None = None,
     group_col: str = "opportunity_id",
+    features: Sequence[str] = tuple(FEATURES),
+    on_prior: bool = False,
 ) -> LeadModel:
     """The model to score with at ``as_of``: a calibrated logistic regression, or the rule prior.
 
@@ -500,7 +527,8 @@ def fit_lead_model(
         return prior(f"rule prior: {n_known} known outcomes ({won} won), "
                      f"fewer than {min_outcomes} or one class only")
 
-    X_all = known[FEATURES].to_numpy(dtype="float64")
+    features = list(features)
+    X_all = _design(known, features, on_prior, employee_range)
     groups = known[group_col].to_numpy() if group_col in known else None
     cut = int(round(len(known) * (1 - valid_fraction)))
     whens = known["_when"].to_numpy()
@@ -512,7 +540,7 @@ def fit_lead_model(
                      "leaves a slice with one class, so the model cannot be shown to beat the prior")
     cal = _fit_calibrated(X_all[:cut], y_tr)
     p_model = cal.predict_proba(X_all[cut:])[:, 1]
-    p_prior = rule_prior(known[FEATURES].iloc[cut:], employee_range).to_numpy()
+    p_prior = rule_prior(known.iloc[cut:], employee_range).to_numpy()
     metrics = _metrics(y_va, p_model) | {"n_train": float(cut)}
     prior_metrics = _metrics(y_va, p_prior)
     gain = metrics["auc_gain_p05"] = auc_gain_lower_bound(y_va, p_model, p_prior,
@@ -526,7 +554,7 @@ def fit_lead_model(
         return prior(f"rule prior: {versus} (the model must beat the prior beyond chance)", metrics, prior_metrics)
     if backtest is not None:
         verdict, days = _run_backtest(known, backtest, employee_range, min_outcomes, outcome_col, group_col,
-                                      metrics, prior_metrics)
+                                      metrics, prior_metrics, features, on_prior)
         if verdict is not None:
             return prior(f"rule prior: {versus}, but {verdict}", metrics, prior_metrics)
         versus += (f"; {days}: AUC {metrics['backtest_auc']:.3f} vs {prior_metrics['backtest_auc']:.3f} "
@@ -538,11 +566,13 @@ def fit_lead_model(
     window = (str(known["_when"].iloc[0].date()), str(known["_when"].iloc[-1].date()))
     coef = lr.coef_[0]
     version = _version({"coef": np.round(coef, 6).tolist(), "intercept": round(float(lr.intercept_[0]), 6),
-                        "features": FEATURES, "window": window, "n": len(known)})
+                        "features": features, "window": window, "n": len(known)}
+                       | ({"on_prior": True, "formula": rule_prior.__doc__, "employee_range": employee_range} if on_prior else {}))
     return LeadModel(
         kind="calibrated_logistic", model_version=version, as_of=str(ts.date()), employee_range=employee_range,
         metrics=metrics, prior_metrics=prior_metrics, choice=f"trained model: {versus}",
-        train_window=window, n_outcomes=n_known, trained_on=known.index.tolist(), calibrator=cal,
+        feature_names=[*PRIOR_FEATURES, *[f for f in features if f not in PRIOR_FEATURES]] if on_prior else features,
+        on_prior=features if on_prior else None, train_window=window, n_outcomes=n_known, trained_on=known.index.tolist(), calibrator=cal,
         mean=scaler.mean_, scale=scaler.scale_, coef=coef, intercept=float(lr.intercept_[0]),
     )
 
@@ -554,7 +584,8 @@ def _outcomes(rows: pd.DataFrame, group_col: str) -> int:
 
 def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest], employee_range: tuple[float, float],
                   min_outcomes: int, outcome_col: str, group_col: str, metrics: dict,
-                  prior_metrics: dict) -> tuple[str | None, str]:
+                  prior_metrics: dict, features: Sequence[str] = tuple(FEATURES),
+                  on_prior: bool = False) -> tuple[str | None, str]:
     """Fill the backtest figures into ``metrics`` / ``prior_metrics`` (pooled, and AUCs per day);
     (why the model fails it or None, the days it was run on in words)."""
     backtests = [backtests] if isinstance(backtests, Backtest) else list(backtests)
@@ -568,8 +599,8 @@ def _run_backtest(known: pd.DataFrame, backtests: Backtest | Sequence[Backtest],
             skipped.append(f"{bt.as_of} ({_outcomes(then, group_col)} outcomes known then, "
                            f"{int(y_bt.sum())} of {len(y_bt)} then-open leads won since)")
             continue
-        cal = _fit_calibrated(then[FEATURES].to_numpy(dtype="float64"), y_then)
-        p_model = cal.predict_proba(bt.features[FEATURES].to_numpy(dtype="float64"))[:, 1]
+        cal = _fit_calibrated(_design(then, features, on_prior, employee_range), y_then)
+        p_model = cal.predict_proba(_design(bt.features, features, on_prior, employee_range))[:, 1]
         p_prior = rule_prior(bt.features, employee_range).to_numpy()
         groups = np.asarray(bt.groups if bt.groups is not None else [f"{bt.as_of}/{i}" for i in range(len(y_bt))], dtype=object)
         metrics[f"backtest_{bt.as_of}_auc"] = _metrics(y_bt, p_model)["auc"]
@@ -615,7 +646,8 @@ def probability(model: LeadModel, features: pd.DataFrame) -> pd.Series:
     """Conversion probability per lead from the day's model: the rule prior or the calibrated model."""
     if model.kind == "rule_prior":
         return rule_prior(features, model.employee_range)
-    X = features[model.feature_names].to_numpy(dtype="float64")
+    X = _design(features, model.on_prior if model.on_prior is not None else model.feature_names,
+                model.on_prior is not None, model.employee_range)
     return pd.Series(model.calibrator.predict_proba(X)[:, 1], index=features.index, name="probability")
 
 
@@ -632,9 +664,10 @@ def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[p
         ]).astype("float64")
         names = np.array(["industry in ICP", "region in ICP", "company size in ICP", "intent score"], dtype=object)
     else:
-        X = features[model.feature_names].to_numpy(dtype="float64")
+        X = _design(features, model.on_prior if model.on_prior is not None else model.feature_names,
+                    model.on_prior is not None, model.employee_range)
         contrib = (X - model.mean) / model.scale * model.coef
-        names = np.array(model.feature_names, dtype=object)
+        names = np.array(model_inputs(model), dtype=object)
     k = min(top_n, contrib.shape[1])
     top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
     vals = np.round(np.take_along_axis(contrib, top, axis=1), 3)
