@@ -53,7 +53,12 @@ Findings (2,000 accounts, as of 2026-12-06; AUC asset vs prior, ECE, Spearman vs
   of the outcome (open leads convert 16-17% at stage 0, 63-72% at the last stage) but of the
   realized path, not of the propensity -- so any model using it trails the prior on Spearman. The
   backtest's short horizons reward it most (15 days: model 0.91-0.97 vs prior 0.68-0.77; 60 days:
-  the model loses, 0.57-0.73 vs 0.65-0.72).
+  the model loses, 0.57-0.73 vs 0.65-0.72). Why the learned intent weight is small: in the training
+  rows (closed deals, features as of each deal's open days) intent ranks outcomes at AUC 0.54 / 0.58
+  / 0.56 and only 30-33% of rows have any signal, while on the day's open leads intent ranks the
+  truth at 0.66 / 0.65 / 0.67 with 61-63% having one -- the sample ties conversion to signals'
+  recency at its as-of day (some published after a historical deal opened, or closed), and SCOUT
+  knows only 120 days of news. The history cannot teach intent's worth; the prior's weight stands.
 - After (the model fitted on the prior: its log-odds and deal stage, same guard), seeds 42-44:
   model 0.707 vs 0.679 / model 0.752 vs 0.728 / model 0.736 vs 0.707: 3 wins, mean delta +0.027
   (before: 1 win, 2 ties, +0.013); ECE 0.044 / 0.047 / 0.0497 (max < 0.05, barely); Spearman 0.64 /
