@@ -507,6 +507,13 @@ def fit_lead_model(
     better does not replace it. On the sample workspace the closed-deal slice alone once picked a
     model that ranked the real open leads worse (0.635 vs 0.692); the pooled backtest rejects that
     model (0.603 vs 0.666, bound -0.121).
+
+    ``features`` are the model's inputs (default: all of :data:`FEATURES`). With ``on_prior`` the
+    model is fitted on the prior: its inputs are the rule prior's log-odds and ``features`` (the
+    lead_scores asset passes :data:`ON_PRIOR_FEATURES`, deal stage), so it learns how far to trust
+    the prior and what the features add, and ranks leads equal in ``features`` as the prior does.
+    It is validated, backtested and chosen by the same rule; ``feature_names`` then lists the
+    prior's four features and ``features`` (what :func:`probability` reads).
     """
     employee_range = (float(employee_range[0]), float(employee_range[1]))
     ts = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
