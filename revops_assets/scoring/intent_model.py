@@ -260,7 +260,8 @@ def train(data_dir: Path = DATA, with_cv: bool = True) -> dict[str, Any]:
     head: dict[str, Any] = {
         "model_spec": MODEL_SPEC, "kinds": list(rules.TYPES),
         "features": f"{x.shape[1] - len(rules.TYPES)}-d normalized embedding, then the rules' confidence per kind",
-        "training_files": list(TRAIN_FILES), "rules_at": RULES_AT, "training_sha256": training_hash(data_dir),
+        "training_files": list(TRAIN_FILES), "rules_at": {k: v for k, v in RULES_AT.items() if k in TRAIN_FILES},
+        "training_sha256": training_hash(data_dir),
         "n_train": len(texts), "n_honest": int(honest.sum()), "C": C, "target_precision": TARGET_PRECISION,
         "folds": FOLDS, "seed": SEED, "sklearn": sklearn.__version__, "types": {},
     }
