@@ -65,6 +65,11 @@ Findings (2,000 accounts, as of 2026-12-06; AUC asset vs prior, ECE, Spearman vs
   0.65 / 0.64 vs 0.66 / 0.69 / 0.67 (deal stage). On seed 44 the eleven-feature model was the better
   of the two (0.745 vs 0.736). The before-run and the recomputed eleven-feature figures agree to the
   last digit: the pinned day makes runs reproducible.
+- 5,000 accounts, seed 42 (results/lead_scores.5000.json; the size that lost on 2026-12-06): the
+  eleven-feature model is chosen again and loses again, 0.687 vs 0.707, Spearman 0.53 vs 0.67 (its
+  intent-score weight is negative, -0.51, beside positive per-type recency weights: collinear inputs
+  fitted to a history where intent barely ranks); the model on the prior wins, 0.736 vs 0.707, ECE
+  0.011, Spearman 0.668 vs 0.672. (Seed 42 is a development seed: not part of the confirmation.)
 - Confirmation on fresh seeds 45-49 (pre-registered in commit f67ba64: no loss, >= 3 wins, mean
   delta > 0), results/lead_scores.confirm.json: prior kept 0.753 / model 0.742 vs 0.715 / 0.733 vs
   0.717 / 0.741 vs 0.714 / 0.733 vs 0.699: 4 wins, 1 tie, 0 losses, mean delta +0.021 -- met. ECE
