@@ -720,3 +720,21 @@ def test_a_model_on_the_prior_is_backtested_on_the_same_inputs() -> None:
     lost = LM.fit_lead_model(hist, "2024-03-31", ICP["employee_range"], features=LM.ON_PRIOR_FEATURES, on_prior=True,
                              backtest=LM.Backtest(date(2024, 1, 31), flat[LM.FEATURES], flat["converted"].to_numpy()))
     assert lost.kind == "rule_prior" and lost.choice.endswith("it must beat the prior there too")
+
+
+def test_score_accounts_scores_with_a_model_on_the_prior() -> None:
+    """score_accounts computes the columns a model on the prior reads (the prior's four and deal
+    stage, from ``deal_stage_depth``) and gives its probabilities, with and without explanations."""
+    from revops_assets.scoring.intent_score import signals_from_account_columns
+
+    model = LM.fit_lead_model(_staged_history(4000), "2024-03-31", ICP["employee_range"],
+                              features=LM.ON_PRIOR_FEATURES, on_prior=True)
+    assert model.kind == "calibrated_logistic"
+    acc = _target_list(500, seed=5)
+    acc[LM.DEAL_STAGE_COLUMN] = np.random.default_rng(1).choice([0.0, 0.5, 1.0], len(acc))
+    icp = {k: ICP[k] for k in ("industries", "employee_range", "regions")}
+    sig = signals_from_account_columns(acc, AS_OF)
+    for explain in (True, False):
+        got = LM.score_accounts(acc, sig, icp, AS_OF, model=model, explain=explain)
+        feats = LM.lead_features(acc, icp, AS_OF, intent_scores=got["intent_score"], signals=sig)
+        assert np.allclose(got["probability"], LM.probability(model, feats))
