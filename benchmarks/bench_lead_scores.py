@@ -29,7 +29,7 @@ the truth's ``converted`` is what would happen. On those leads:
   itself) as the ceiling;
 - the same AUCs per account (each account's best lead), since ``converted`` is an account fact;
 - priority shares and conversion rate per priority (the directive: High converts >= 2x Low);
-- alternatives recomputed from the very inputs the asset read (``coach.model_inputs`` on its
+- alternatives recomputed from the very inputs the asset read (``coach.lead_scoring_inputs`` on its
   upstream partition; checked to reproduce the asset's probabilities): the eleven-feature model
   with the same guard (the asset before 2026-12-07).
 
@@ -171,13 +171,13 @@ def prior_on_rows(scores: pd.DataFrame, settings_home: Path, day) -> tuple[pd.Se
 
 def alternatives(home: Path, partition: str, day: date, leads: pd.DataFrame) -> dict[str, pd.Series]:
     """Other models the asset could have chosen, on the same inputs the asset read (its upstream
-    assets' partition in the warehouse, the stage history it knew; ``lead_scores.model_inputs``),
+    assets' partition in the warehouse, the stage history it knew; ``coach.lead_scoring_inputs``),
     as probability per ``contact_id`` of ``leads``: ``eleven`` is fit_lead_model over all eleven
     features with the same guard (the asset's model before 2026-12-07), ``on_prior`` the asset's own
     choice recomputed (a check that these inputs are the asset's)."""
     import duckdb
 
-    from revops_assets.assets.coach import icp_rules, model_inputs
+    from revops_assets.assets.coach import icp_rules, lead_scoring_inputs
     from revops_assets.assets.crm import known_stage_history
     from revops_assets.directives import load_directives
     from revops_assets.resources.registry import build_resources
@@ -192,7 +192,7 @@ def alternatives(home: Path, partition: str, day: date, leads: pd.DataFrame) -> 
             tables[name] = conn.execute(f"select * from revops.{name} where snapshot_date = ?", [partition]).df().drop(columns="snapshot_date")
         changes = known_stage_history(build_resources(settings)["revops"], conn)
     cutoff = datetime.combine(day, dtime(12, 0), tzinfo=timezone.utc)  # the frozen clock's as_of(context)
-    rows, _, _, history, backtests = model_inputs(tables["ghl_contacts"], tables["ghl_opportunities"], tables["ghl_pipelines"],
+    rows, _, _, history, backtests = lead_scoring_inputs(tables["ghl_contacts"], tables["ghl_opportunities"], tables["ghl_pipelines"],
                                                   tables["enriched_accounts"], tables["intent_signals"], changes, lp, cutoff)
     feats = lead_features(rows, icp_rules(lp.icp), cutoff, tables["intent_scores"], tables["intent_signals"])
     fit = dict(min_outcomes=lp.scoring.min_outcomes_to_train, backtest=backtests)

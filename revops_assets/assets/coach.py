@@ -182,7 +182,7 @@ def training_leakage(trained: pd.DataFrame, opportunities: pd.DataFrame, day) ->
     return why[why != ""]
 
 
-def model_inputs(ghl_contacts: pd.DataFrame, ghl_opportunities: pd.DataFrame, ghl_pipelines: pd.DataFrame,
+def lead_scoring_inputs(ghl_contacts: pd.DataFrame, ghl_opportunities: pd.DataFrame, ghl_pipelines: pd.DataFrame,
                  enriched_accounts: pd.DataFrame, intent_signals: pd.DataFrame, changes: pd.DataFrame, lp, day):
     """What the day's model is chosen from, as of ``day`` (``changes``: every known stage change,
     cut here at the day): (leads with their deal stage, valid accounts, quarantined accounts,
@@ -231,7 +231,7 @@ def lead_scores(
     day = as_of(context)
     with warehouse_db.get_connection() as conn:
         changes = known_stage_history(revops, conn)
-    leads, good_accounts, bad_accounts, history, backtests = model_inputs(
+    leads, good_accounts, bad_accounts, history, backtests = lead_scoring_inputs(
         ghl_contacts, ghl_opportunities, ghl_pipelines, enriched_accounts, intent_signals, changes, lp, day)
     # the model learns on the prior: the prior's log-odds and deal stage (lead_model.ON_PRIOR_FEATURES)
     model = fit_lead_model(history, day, lp.icp.employee_range, min_outcomes=lp.scoring.min_outcomes_to_train,
