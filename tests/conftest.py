@@ -12,6 +12,8 @@ import shutil
 import socket
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -124,3 +126,29 @@ def service_emulator(tmp_path: Path):
     yield make
     for emu in made:
         emu.server.stop()
+
+
+def _target_list(n: int, seed: int) -> pd.DataFrame:
+    """A target-account list with the awkward cases: unknown industry/region, NaN and negative head
+    counts, a categorical column, accounts with no signal, and the wide ``<type>_days_ago`` layout."""
+    rng = np.random.default_rng(seed)
+    acc = pd.DataFrame({
+        "domain": [f"t{i}.com" for i in range(n)],
+        "industry": pd.Categorical(rng.choice(["SaaS", "fintech", "Retail", None], n)),
+        "employee_count": np.where(rng.random(n) < 0.05, np.nan, rng.lognormal(5, 1.4, n).round()),
+        "region": rng.choice(["North America", "emea", "APAC", None], n).astype(object),
+        "title": rng.choice(["VP Sales", "Intern", None, "Head of Ops"], n),
+        "funding_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(-5, 300, n), np.nan),
+        "hiring_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(0, 300, n), np.nan),
+        "launch_days_ago": np.where(rng.random(n) < 0.2, rng.uniform(0, 300, n), np.nan),
+        "visits_30d": rng.poisson(1.2, n),
+    })
+    acc["pricing_visits_30d"] = rng.binomial(acc["visits_30d"], 0.4)
+    acc.loc[acc.index[::17], "employee_count"] = -4
+    return acc
+
+
+@pytest.fixture
+def target_list():
+    """Builds ``(n, seed) ->`` a target-account list with the awkward cases (``_target_list``)."""
+    return _target_list

@@ -18,24 +18,18 @@ ICP = {"industries": ["SaaS", "FinTech"], "employee_range": [50, 2000], "regions
 THRESHOLDS = {"high": 0.3, "medium": 0.2}
 
 
-def _accounts(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    acc = pd.DataFrame({
-        "domain": [f"t{i}.com" for i in range(n)],
-        "industry": pd.Categorical(rng.choice(["SaaS", " fintech", "Retail", None], n)),
-        "employee_count": np.where(rng.random(n) < 0.05, np.nan, rng.lognormal(5, 1.4, n).round()),
-        "region": rng.choice(["North America", "emea ", "APAC", None], n).astype(object),
-        "title": rng.choice(["VP Sales", "Intern", None, "Head of Ops"], n),
-        "funding_days_ago": np.where(rng.random(n) < 0.4, rng.uniform(-5, 300, n), np.nan),
-        "hiring_days_ago": np.where(rng.random(n) < 0.4, rng.uniform(0, 300, n), np.nan),
-        "launch_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(0, 300, n), np.nan),
-        "visits_30d": rng.poisson(1.2, n),
-    })
-    acc["pricing_visits_30d"] = rng.binomial(acc["visits_30d"], 0.4)
-    acc.loc[acc.index[::17], "employee_count"] = -4
-    acc.loc[acc.index[::23], "employee_count"] = 50  # on the range's edges
-    acc.loc[acc.index[::29], "employee_count"] = 2000
-    return acc.set_axis(pd.RangeIndex(1000, 1000 + n))
+@pytest.fixture
+def accounts(target_list):
+    """conftest's target list, plus padded names and head counts on the ICP range's edges, on an
+    index that does not start at 0."""
+    def build(n: int, seed: int) -> pd.DataFrame:
+        acc = target_list(n, seed)
+        acc["industry"] = acc["industry"].cat.rename_categories({"fintech": " fintech"})
+        acc["region"] = acc["region"].replace({"emea": "emea "})
+        acc.loc[acc.index[::23], "employee_count"] = 50
+        acc.loc[acc.index[::29], "employee_count"] = 2000
+        return acc.set_axis(pd.RangeIndex(1000, 1000 + n))
+    return build
 
 
 def _awkward_signals(acc: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -67,8 +61,8 @@ def _numpy_path(acc, sig, icp, weights=None, cap=100.0, half_life=30.0) -> pd.Da
 
 
 @pytest.mark.parametrize("shuffled", [False, True])
-def test_compiled_ranking_is_the_numpy_path_to_the_bit(shuffled: bool) -> None:
-    acc = _accounts(3000, seed=11)
+def test_compiled_ranking_is_the_numpy_path_to_the_bit(shuffled: bool, accounts) -> None:
+    acc = accounts(3000, seed=11)
     sig = _awkward_signals(acc, seed=12)
     if shuffled:  # not grouped by account: the compiled path groups them, keeping their order
         sig = sig.sample(frac=1, random_state=3, ignore_index=True)
@@ -87,8 +81,8 @@ def test_compiled_ranking_is_the_numpy_path_to_the_bit(shuffled: bool) -> None:
     {**ICP, "titles": ["vp", "head"]},  # title criteria: fit from icp_filter's text rules
     {**ICP, "seniority": ["vp", "executive"]},
 ])
-def test_compiled_ranking_follows_every_icp_shape(icp: dict) -> None:
-    acc = _accounts(1500, seed=21)
+def test_compiled_ranking_follows_every_icp_shape(icp: dict, accounts) -> None:
+    acc = accounts(1500, seed=21)
     acc["industry"] = acc["industry"].astype(object)  # object column: factorized, not categorical codes
     sig = _awkward_signals(acc, seed=22)
     assert fused.rank_accounts(acc, sig, icp, AS_OF, None, 30.0, 100.0, THRESHOLDS).equals(_numpy_path(acc, sig, icp))
@@ -96,17 +90,17 @@ def test_compiled_ranking_follows_every_icp_shape(icp: dict) -> None:
     assert fused.rank_accounts(no_region, sig, icp, AS_OF, None, 30.0, 100.0, THRESHOLDS).equals(_numpy_path(no_region, sig, icp))
 
 
-def test_compiled_ranking_with_no_signal_at_all() -> None:
-    acc = _accounts(50, seed=31)
+def test_compiled_ranking_with_no_signal_at_all(accounts) -> None:
+    acc = accounts(50, seed=31)
     sig = _awkward_signals(acc, seed=32).iloc[:0]
     got = fused.rank_accounts(acc, sig, ICP, AS_OF, None, 30.0, 100.0, THRESHOLDS)
     assert got.equals(_numpy_path(acc, sig, ICP)) and (got["intent_score"] == 0).all()
 
 
-def test_compiled_ranking_applies_only_where_it_is_exact() -> None:
+def test_compiled_ranking_applies_only_where_it_is_exact(accounts) -> None:
     assert fused.applies(ICP, None) and fused.applies(ICP, DEFAULT_WEIGHTS)
     assert not fused.applies({"industries": ["SaaS"]}, None)  # the prior needs a size range
     assert not fused.applies({"employee_range": [-5, 100]}, None)  # log1p of a negative bound: numpy's business
     assert not fused.applies(ICP, {**DEFAULT_WEIGHTS, "funding": float("inf")})
     with pytest.raises(ValueError, match="half_life_days"):
-        fused.rank_accounts(_accounts(5, 1), _awkward_signals(_accounts(5, 1), 2), ICP, AS_OF, None, 0.0, 100.0, THRESHOLDS)
+        fused.rank_accounts(accounts(5, 1), _awkward_signals(accounts(5, 1), 2), ICP, AS_OF, None, 0.0, 100.0, THRESHOLDS)

@@ -289,36 +289,16 @@ def test_bulk_path_is_order_free_and_matches_the_per_signal_formula() -> None:
         assert pts == sorted(pts, reverse=True)
 
 
-def _target_list(n: int, seed: int) -> pd.DataFrame:
-    """A target-account list with the awkward cases: unknown industry/region, NaN and negative head
-    counts, a categorical column, accounts with no signal, and the wide ``<type>_days_ago`` layout."""
-    rng = np.random.default_rng(seed)
-    acc = pd.DataFrame({
-        "domain": [f"t{i}.com" for i in range(n)],
-        "industry": pd.Categorical(rng.choice(["SaaS", "fintech", "Retail", None], n)),
-        "employee_count": np.where(rng.random(n) < 0.05, np.nan, rng.lognormal(5, 1.4, n).round()),
-        "region": rng.choice(["North America", "emea", "APAC", None], n).astype(object),
-        "title": rng.choice(["VP Sales", "Intern", None, "Head of Ops"], n),
-        "funding_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(-5, 300, n), np.nan),
-        "hiring_days_ago": np.where(rng.random(n) < 0.3, rng.uniform(0, 300, n), np.nan),
-        "launch_days_ago": np.where(rng.random(n) < 0.2, rng.uniform(0, 300, n), np.nan),
-        "visits_30d": rng.poisson(1.2, n),
-    })
-    acc["pricing_visits_30d"] = rng.binomial(acc["visits_30d"], 0.4)
-    acc.loc[acc.index[::17], "employee_count"] = -4
-    return acc
-
-
 @pytest.mark.parametrize("keyed", [True, False])
 @pytest.mark.parametrize("trained", [False, True])
-def test_score_accounts_is_the_step_by_step_scoring(keyed: bool, trained: bool) -> None:
+def test_score_accounts_is_the_step_by_step_scoring(keyed: bool, trained: bool, target_list) -> None:
     """score_accounts gives, column for column, what icp_filter -> score_intent -> lead_features ->
     the model -> assign_priority give one step at a time, with the prior (four features computed)
     and with a trained model, signals keyed by position or by domain; explain=False only drops the
     text columns."""
     from revops_assets.scoring.intent_score import signals_from_account_columns
 
-    acc = _target_list(1500, seed=5)
+    acc = target_list(1500, seed=5)
     icp = {k: ICP[k] for k in ("industries", "employee_range", "regions")}
     sig = signals_from_account_columns(acc, AS_OF)
     if not keyed:
@@ -350,8 +330,8 @@ def test_score_accounts_is_the_step_by_step_scoring(keyed: bool, trained: bool) 
     assert fast.equals(got.drop(columns=["icp_reasons", "contributions"]))
 
 
-def test_lead_features_computes_the_columns_asked_for_and_takes_aligned_intent_by_index() -> None:
-    acc = _target_list(400, seed=9).set_axis(pd.RangeIndex(100, 500))
+def test_lead_features_computes_the_columns_asked_for_and_takes_aligned_intent_by_index(target_list) -> None:
+    acc = target_list(400, seed=9).set_axis(pd.RangeIndex(100, 500))
     scores = pd.DataFrame({"domain": acc["domain"].to_numpy()[::-1], "intent_score": np.arange(400.0)})
     full = LM.lead_features(acc, ICP, AS_OF, intent_scores=scores)
     aligned = pd.Series(full["intent score"].to_numpy(), index=acc.index)
@@ -722,7 +702,7 @@ def test_a_model_on_the_prior_is_backtested_on_the_same_inputs() -> None:
     assert lost.kind == "rule_prior" and lost.choice.endswith("it must beat the prior there too")
 
 
-def test_score_accounts_scores_with_a_model_on_the_prior() -> None:
+def test_score_accounts_scores_with_a_model_on_the_prior(target_list) -> None:
     """score_accounts computes the columns a model on the prior reads (the prior's four and deal
     stage, from ``deal_stage_depth``) and gives its probabilities, with and without explanations."""
     from revops_assets.scoring.intent_score import signals_from_account_columns
@@ -730,7 +710,7 @@ def test_score_accounts_scores_with_a_model_on_the_prior() -> None:
     model = LM.fit_lead_model(_staged_history(4000), "2024-03-31", ICP["employee_range"],
                               features=LM.ON_PRIOR_FEATURES, on_prior=True)
     assert model.kind == "calibrated_logistic"
-    acc = _target_list(500, seed=5)
+    acc = target_list(500, seed=5)
     acc[LM.DEAL_STAGE_COLUMN] = np.random.default_rng(1).choice([0.0, 0.5, 1.0], len(acc))
     icp = {k: ICP[k] for k in ("industries", "employee_range", "regions")}
     sig = signals_from_account_columns(acc, AS_OF)
