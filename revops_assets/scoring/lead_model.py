@@ -459,6 +459,13 @@ def _design(frame: pd.DataFrame, features: Sequence[str], on_prior: bool, employ
     return np.column_stack([np.log(p / (1 - p)), own])
 
 
+def _model_matrix(model: LeadModel, features: pd.DataFrame) -> np.ndarray:
+    """A trained model's input matrix for ``features`` (what it was fitted on, in its order)."""
+    if model.on_prior is None:
+        return _design(features, model.feature_names, False, model.employee_range)
+    return _design(features, model.on_prior, True, model.employee_range)
+
+
 def model_inputs(model: LeadModel) -> list[str]:
     """Names of the model's inputs, in its coefficients' order."""
     return list(model.feature_names) if model.on_prior is None else [PRIOR_INPUT, *model.on_prior]
@@ -653,8 +660,7 @@ def probability(model: LeadModel, features: pd.DataFrame) -> pd.Series:
     """Conversion probability per lead from the day's model: the rule prior or the calibrated model."""
     if model.kind == "rule_prior":
         return rule_prior(features, model.employee_range)
-    X = _design(features, model.on_prior if model.on_prior is not None else model.feature_names,
-                model.on_prior is not None, model.employee_range)
+    X = _model_matrix(model, features)
     return pd.Series(model.calibrator.predict_proba(X)[:, 1], index=features.index, name="probability")
 
 
@@ -671,8 +677,7 @@ def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[p
         ]).astype("float64")
         names = np.array(["industry in ICP", "region in ICP", "company size in ICP", "intent score"], dtype=object)
     else:
-        X = _design(features, model.on_prior if model.on_prior is not None else model.feature_names,
-                    model.on_prior is not None, model.employee_range)
+        X = _model_matrix(model, features)
         contrib = (X - model.mean) / model.scale * model.coef
         names = np.array(model_inputs(model), dtype=object)
     k = min(top_n, contrib.shape[1])
@@ -681,18 +686,6 @@ def predict(model: LeadModel, features: pd.DataFrame, top_n: int = 3) -> tuple[p
     labels = names[top]
     factors = [[{"factor": f, "effect": float(v)} for f, v in zip(fr, vr)] for fr, vr in zip(labels.tolist(), vals.tolist())]
     return prob.rename("probability"), pd.Series(factors, index=features.index, name="top_factors", dtype=object)
-
-
-def assign_priority(
-    prob: pd.Series | np.ndarray,
-    icp_fit: pd.Series | np.ndarray,
-    thresholds: Mapping[str, float] | None = None,
-) -> pd.Series:
-    """"High" / "Medium" / "Low" by probability thresholds; an account outside the ICP is never
-    High (it is capped at Medium, so a hot non-ICP account still gets looked at)."""
-    pri = np.array(PRIORITY.categories, dtype=object)[priority_level(prob, icp_fit, thresholds)]  # shared str objects
-    index = prob.index if isinstance(prob, pd.Series) else None
-    return pd.Series(pri, index=index, name="priority", dtype=object)
 
 
 PRIORITY = pd.CategoricalDtype(["Low", "Medium", "High"], ordered=True)  # level 0, 1, 2: sorts Low < High
@@ -706,6 +699,18 @@ def priority_level(prob: pd.Series | np.ndarray, icp_fit: pd.Series | np.ndarray
         raise ValueError("thresholds: high must be >= medium")
     p = np.asarray(prob, dtype="float64")
     return ((p >= th["medium"]).astype(np.int8) + ((p >= th["high"]) & np.asarray(icp_fit, dtype=bool))).astype(np.int8)
+
+
+def assign_priority(
+    prob: pd.Series | np.ndarray,
+    icp_fit: pd.Series | np.ndarray,
+    thresholds: Mapping[str, float] | None = None,
+) -> pd.Series:
+    """"High" / "Medium" / "Low" by probability thresholds; an account outside the ICP is never
+    High (it is capped at Medium, so a hot non-ICP account still gets looked at)."""
+    pri = np.array(PRIORITY.categories, dtype=object)[priority_level(prob, icp_fit, thresholds)]  # shared str objects
+    index = prob.index if isinstance(prob, pd.Series) else None
+    return pd.Series(pri, index=index, name="priority", dtype=object)
 
 
 def score_accounts(
