@@ -86,6 +86,22 @@ how ...") and hedged or leaked launches ("could launch", "leaks suggest") are no
 the bare noun "launch" after a determiner or before timing ("ahead of launch season", "launch
 scrubbed"). How-to pieces, webinars and podcasts fire nothing.
 
+Round 5 (from the errors of v6, a development set since; v7 frozen before it): vocabulary classes
+rather than lines. Funding: prefixed dollars (A$, C$, NZ$, S$, HK$, R$), more ISO codes, the rand
+("R700m") and currency words after an amount ("100 billion won", "2 billion yen"); "gathers",
+"amasses", "scores", "grabs", "brings in"; a loan "borrowed ... from" a lender (a state's borrowing has
+no lender); private placements and fundraises as rounds; "gets fresh $X injection"; capital or
+financing "from" investors. Money at auction, at the box office or as market value is not a round; a
+"fundraiser" (not a "fundraise") is charity. Hiring: a present-tense headcount ("hiring 2,000 in
+Mobile"), pledged jobs ("commits to / pledges N new jobs", not cuts or jobs at risk), staffing a site
+"with N workers". Leadership: British "<function> director" titles (not non-executive), a function
+chief qualified by one more word ("consumer health chief"), "lures/woos/enlists X as <title>",
+"swaps/changes its CEO", a bare "chief" in departures and handovers (not a public body's, nor "chief
+of staff"), "<title> ... to take over" at a clause end, and a case-sensitive "ousts/dismisses/removes
+<First Last>" (not by a state actor, not on the sports pages). Launch: "brings out its/a/new ...", a
+product noun brought or taken "to" a place or platform, a service/app/platform "started" (not tests,
+talks or reviews), "adds X to US menus" (no determiner needed); a takeover "approach" is not a launch.
+
 Decisions: a departure without a named successor IS a ``leadership_change`` ("CEO steps down"),
 and so is hiring a named executive ("Meta hires Scale AI CEO ...") -- that is not ``hiring``,
 which means adding headcount. Talks to raise ("in talks to raise") count as funding. An IPO alone
@@ -119,15 +135,22 @@ _F = 0  # patterns run on lower-cased text: faster than re.IGNORECASE
 # --- shared fragments ------------------------------------------------------------------------
 _NUM = r"\d[\d,.]*\s?(?:k|m|mn|b|bn|million|billion|crore|lakh)?"
 _MONEY = (
-    r"(?:(?:[$€£¥₹]|usd\s?|eur\s?|gbp\s?|inr\s?|rs\.?\s?)\d[\d,.]*\s?(?:k|m|mn|b|bn|million|billion|crore|lakh)?\b"
-    r"|\d[\d,.]*\s?(?:million|billion|crore)\s+(?:dollars|euros|pounds|rupees))"
+    # round 5: prefixed dollars (A$, C$, NZ$, S$, HK$, R$), more ISO codes, the rand ("R700m") and currency
+    # words after an amount ("100 billion won", "5 billion yen")
+    # (letter prefixes only at a word start: patterns that begin with money scan every position)
+    r"(?:(?:[$€£¥₹₩₦₱₺₫]|\b(?:(?:a|au|c|ca|nz|s|sg|hk|r|us|nt|mx)[$€£¥₹₩₦₱₺₫]|(?:usd|eur|gbp|inr|chf|sek|nok|dkk|jpy|cny|rmb|aud|"
+    r"cad|sgd|hkd|zar|brl|krw|aed|ngn)\s?|rs\.?\s?|r(?=\d[\d,.]*\s?(?:m|mn|bn|million|billion)\b)))\d[\d,.]*\s?(?:k|m|mn|b|bn|million|billion|crore|lakh)?\b"
+    r"|\d[\d,.]*\s?(?:million|billion|trillion|crore|lakh)\s+(?:dollars|euros|pounds|rupees|won|yen|yuan|renminbi|rand|reais|"
+    r"pesos|naira|shillings|francs|kronor|kroner|krona|zloty|ringgit|baht|rupiah|lira|dirhams|riyals|dinars)\b)"
 )
 _ROUND = r"(?:pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?|growth|venture|funding|financing|equity|pre-?ipo)"
 _ROUND_NOUN = (
     r"(?:round|funding|financing|investment|extension|raise|backing|boost|injection|lifeline|"
     # round 4: debt raises are funding (the sets' convention): credit lines, facilities, loans, securitisations
     r"credit\s+(?:line|facility)|(?:debt|credit|loan|term\s+loan|revolving(?:\s+credit)?|securiti[sz]ation)\s+facility|"
-    r"debt\s+financing|(?:senior\s+)?(?:secured\s+)?(?:term\s+)?loan|securiti[sz]ation(?:\s+financing)?)"
+    r"debt\s+financing|(?:senior\s+)?(?:secured\s+)?(?:term\s+)?loan|securiti[sz]ation(?:\s+financing)?|"
+    # round 5: a private placement and a "fundraise" are rounds
+    r"(?:private\s+)?placement|fundraise|fundraising|capital\s+raise)"
 )
 _JOB_NOUN = (
     r"(?:jobs?|workers?|employees|staff(?:ers)?|people|engineers?|roles?|positions?|hires|\w*people|"
@@ -144,10 +167,16 @@ _TITLE = (
     r"svp|evp|vp|general\s+counsel|managing\s+director|head\s+of\s+[\w&-]+|board\s+of\s+directors|"
     r"(?:finance|financial|technology|marketing|operating|operations|product|revenue|people|legal|security|"
     r"information|data|ai|digital|commercial|strategy|sales|investment|risk|compliance|defen[cs]e|division|unit|cloud|retail|"
-    r"consumer|wealth|design|creative|engineering|hr|communications|brand|content|growth|customer|innovation|science|medical)\s+chief|"
+    r"consumer|wealth|design|creative|engineering|hr|communications|brand|content|growth|customer|innovation|science|medical)"
+    # round 5: one more word may qualify the function ("consumer health chief"), and the British "<function> director"
+    r"(?:\s+[\w&-]+)?\s+chief|(?:finance|financial|commercial|operations|operating|technology|marketing|sales|strategy|"
+    r"people|hr|(?<!non-)(?<!non\s)executive)\s+director|"
     # round 4: the press's "boss" ("Asos boss quits", "Kering replaces Gucci boss") and "top job"
     r"boss|top\s+(?:job|post|role|position))"
 )
+# round 5: in departures and handovers a bare "chief" is a title too ("Westpac chief Peter King to retire",
+# "ASML chief ... hands over to"); "chief of staff" is not, nor is a public body's chief (``_PUBLIC_CHIEF``)
+_TITLE_OR_CHIEF = rf"(?:{_TITLE}|chief(?!\s+of\b))"
 _LAUNCH_VERB = (
     r"(?:launch(?:es|ed|ing)?|unveil(?:s|ed|ing)?|introduc(?:es|ed|ing|e)|debut(?:s|ed|ing)?|"
     r"roll(?:s|ed|ing)?\s+out|releas(?:es|ed|ing)|open-?sourc(?:es|ed|ing)|ship(?:s|ped)|unwraps?|"
@@ -155,7 +184,9 @@ _LAUNCH_VERB = (
     # round 4: reveal verbs of trade and regional press ("reveals Ioniq 9", "shows off rollable laptop",
     # "takes the wraps off Veo 3", "pulls the covers off", "drives in Curvv EV", "switches on 5G network")
     r"reveal(?:s|ed|ing)?|shows?\s+off|showed\s+off|tak(?:es|ing)\s+the\s+wraps\s+off|pull(?:s|ed)?\s+the\s+(?:covers|wraps)\s+off|"
-    r"drives?\s+in|switch(?:es|ed)\s+on(?=\s+(?:its\s+|the\s+|a\s+)?(?:[\w-]+\s+){0,2}?(?:network|service|feature|5g)))"
+    r"drives?\s+in|"
+    # round 5: the British "brings out" a product ("brings out its first electric road bike"; not "brings out the best")
+    r"(?:brings?|brought|bringing)\s+out(?=\s+(?:its|their|a|an|new|the\s+new|the\s+first|first)\b)|switch(?:es|ed)\s+on(?=\s+(?:its\s+|the\s+|a\s+)?(?:[\w-]+\s+){0,2}?(?:network|service|feature|5g)))"
 )
 
 _PRODUCT_NOUN_RX = (
@@ -171,11 +202,13 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"pulls?\s+in|rakes?\s+in|garners?|collects?|"
          # round 4: the wire and regional verbs ("scoops £8m", "hauls in", "mops up", "nets", "pockets", "reels in")
          rf"scoops?|scooped|hauls?\s+in|hauled\s+in|mops?\s+up|mopped\s+up|nets|netted|pockets?|pocketed|banks|banked|"
-         rf"picks?\s+up|picked\s+up|snaps?\s+up|reels?\s+in|reeled\s+in|clinch(?:es|ed)|obtains?|obtained|tops?\s+up\s+with)\s+(?:a\s+|an\s+|another\s+|its\s+|new\s+|fresh\s+|over\s+|more\s+than\s+|nearly\s+|about\s+|up\s+to\s+)*{_MONEY}", 0.9),
+         rf"picks?\s+up|picked\s+up|snaps?\s+up|reels?\s+in|reeled\s+in|clinch(?:es|ed)|obtains?|obtained|tops?\s+up\s+with|"
+         # round 5: "gathers $10m", "amasses", "scores 100 billion won", "grabs", "brings in"
+         rf"gathers?|gathered|amass(?:es|ed)|scores?|scored|grabs?|grabbed|brings?\s+in|brought\s+in)\s+(?:a\s+|an\s+|another\s+|its\s+|new\s+|fresh\s+|over\s+|more\s+than\s+|nearly\s+|about\s+|up\s+to\s+)*{_MONEY}", 0.9),
         (rf"{_MONEY}\s+(?:in\s+)?(?:new\s+|fresh\s+)?{_ROUND}\b", 0.85),
         (rf"\b(?:pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?)\s+(?:{_ROUND_NOUN})\b", 0.85),
         (rf"{_MONEY}\s+(?:(?:new|fresh|funding|financing|venture|growth|equity|strategic|(?:early|late)-?stage|"
-         rf"pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?|pre-?ipo)\s+){{0,2}}(?:round|raise)\b", 0.85),
+         rf"pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?|pre-?ipo)\s+){{0,2}}(?:round|raise|fundraise|fundraising|private\s+placement)\b", 0.85),
         (rf"\b(?:leads?|led|co-?leads?|co-?led|backs?|backed)\b(?!\s+(?:(?:the|a|an|its|their)\s+)?(?:plans?|projects?|"
          rf"bids?|efforts?|push|proposals?|deals?|initiatives?|expansion|moves?|calls?)\b)[^.;:]{{0,60}}?{_MONEY}\s+(?:[\w-]+\s+){{0,2}}?"
          rf"(?:round|raise|investment|financing)\b", 0.8),
@@ -187,7 +220,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (r"\brais(?:es|ed|e|ing)\s+(?:new\s+|fresh\s+|more\s+)?(?:funds|capital|money)\b", 0.75),
         (r"\brais(?:es|ed|e|ing)\s+(?:(?:a|new|fresh|more|additional)\s+)?(?:funding|financing|round)\b", 0.75),
         (rf"\b(?:rais(?:es|ed|e|ing)|seek(?:s|ing)?)\s+(?:new\s+|fresh\s+)?(?:money\s+|funds\s+|capital\s+|funding\s+)?at\s+(?:an?\s+)?(?:near|nearly|about|around|close\s+to|more\s+than|over)?\s*{_MONEY}\s+valuation\b", 0.8),
-        (rf"\b(?:gets?|got|receiv(?:es|ed|e)|attracts?|attracted|draws?|drew|wins?|won|taps?|tapped|signs?|signed|arranges?|arranged)\s+(?:a\s+|an\s+|up\s+to\s+)?{_MONEY}\s+(?:(?:[\w-]+\s+){{0,2}}?{_ROUND_NOUN}|from)\b", 0.8),
+        (rf"\b(?:gets?|got|receiv(?:es|ed|e)|attracts?|attracted|draws?|drew|wins?|won|taps?|tapped|signs?|signed|arranges?|arranged|"
+         # round 5: a loan from a lender ("borrows €100m from Deutsche Bank"; a state's borrowing has no "from")
+         rf"borrows?|borrowed)\s+(?:a\s+|an\s+|up\s+to\s+|fresh\s+|new\s+|another\s+|additional\s+|further\s+|over\s+|more\s+than\s+|nearly\s+)*{_MONEY}\s+(?:(?:[\w-]+\s+){{0,2}}?{_ROUND_NOUN}|from)\b", 0.8),
         # round 4 (from v3-v5): bonds sold by a company, investors pouring money in, a war chest, stealth exits
         (rf"\b(?:sells?|sold|issues?|issued|prices?|priced|places?|placed)\s+(?:a\s+|its\s+)?{_MONEY}\s+(?:of\s+|in\s+|worth\s+of\s+)?(?:[\w-]+\s+){{0,2}}?(?:bonds?|notes|debt|convertibles?|debentures|sukuk)\b", 0.8),
         (rf"\binvestors?\s+(?:pour|plough|plow|inject|put|pump)\w*\s+{_MONEY}\s+in(?:to)?\b"
@@ -195,7 +230,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\badds?\s+{_MONEY}\s+to\s+(?:its\s+|their\s+)?(?:war\s+chest|coffers|series\s+[a-h]|seed|round|funding)\b", 0.85),
         (rf"\bemerg(?:es|ed|ing)\s+(?:from\s+stealth\s+)?with\s+{_MONEY}", 0.85),
         (rf"\btaps?\s+(?:investors|lenders|backers|banks)\s+for\s+(?:another\s+|a\s+further\s+|an\s+additional\s+|fresh\s+)?{_MONEY}", 0.8),
-        (r"\b(?:secur|land|win|won|get|got|receiv|attract|draw|bag|nab|snag|pick)\w*\s+(?:[\w-]+\s+)?(?:backing|investment|funding)\s+from\b"
+        (r"\b(?:secur|land|win|won|get|got|receiv|attract|draw|bag|nab|snag|pick)\w*\s+(?:[\w-]+\s+)?(?:backing|investment|funding|financing|capital)\s+from\b"
          r"(?!\s+(?:its\s+|the\s+)?(?:shareholders|regulators|board|unions?|voters|lawmakers|creditors|bondholders|judges?|courts?)\b)", 0.75),
     ],
     "hiring": [
@@ -205,6 +240,17 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         # a bare headcount: "to hire 10,000 this year", "a center that will employ 400"
         (rf"\b(?:to|will|plans?\s+to|set\s+to|expects?\s+to)\s+(?:hire|employ|recruit)\s+{_QTY}"
          rf"(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|more|new|people|staff)\b)", 0.8),
+        # round 5: a progressive/present headcount ("Shipbuilder hiring 2,000 in Mobile", "recruits 500 across Asia")
+        (r"\b(?:hiring|hires|recruiting|recruits)\s+(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|some\s+)?"
+         r"(?:\d[\d,]+|\d[\d,.]*\s?k|hundreds|thousands)(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|as|for|after|amid|more|new)\b)", 0.8),
+        # round 5: pledged jobs ("commits to 3,000 new US manufacturing jobs", "pledges 500 jobs", "will bring 800 jobs")
+        (rf"\b(?:commit(?:s|ted|ting)?\s+to|pledg(?:es|ed|ing)|promis(?:es|ed|ing)|announc(?:es|ed|ing)|unveil(?:s|ed|ing)|"
+         rf"(?:will|to)\s+bring|brings|bringing)\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,3}}?(?:jobs|roles|positions)\b"
+         rf"(?!\s+(?:cuts?|losses|lost|at\s+risk|to\s+go|axed|cut|slashed|under\s+threat|go|will\s+go))", 0.8),
+        # round 5: staffing a site with N ("to staff Debrecen plant with 9,000 workers", "bulks up office with 200 new hires")
+        (rf"\b(?:staff(?:s|ing|ed)?|bulk(?:s|ed|ing)?\s+up|beef(?:s|ed|ing)?\s+up|build(?:s|ing)?\s+up|bolster(?:s|ed|ing)?|"
+         rf"expand(?:s|ed|ing)?|grow(?:s|ing)?|boost(?:s|ed|ing)?|swell(?:s|ed|ing)?|strengthen(?:s|ed|ing)?)\s+(?:[\w&'.-]+\s+){{0,5}}?"
+         rf"with\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.8),
         (r"\b(?:begins?|began|starts?|started|starting)\s+(?:recruiting|hiring)\b", 0.8),
         (rf"\b(?:posts?|posted|posting|advertis(?:es|ed|ing)|lists|listed)\s+{_QTY}\s+(?:of\s+)?(?:new\s+|open\s+)?(?:job\s+)?"
          rf"(?:listings|openings|vacancies|postings|jobs|roles|positions)\b", 0.8),
@@ -239,13 +285,18 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\b(?:nam(?:es|ed|e|ing)|appoint(?:s|ed|ing)?|taps?|tapped|hir(?:es|ed|ing)|promot(?:es|ed|ing)|elevat(?:es|ed)|"
          rf"select(?:s|ed)|elect(?:s|ed)|picks?|picked|chooses|chose|recruit(?:s|ed)|poach(?:es|ed)|brings?\s+(?:back|in|on)|"
          rf"oust(?:s|ed)?|fir(?:es|ed)|replac(?:es|ed|ing)|succeed(?:s|ed|ing)?|install(?:s|ed)|returns?|become|becomes|"
-         rf"takes?\s+over|joins?|joined|reinstat(?:es|ed)|sack(?:s|ed)|dismiss(?:es|ed)|reclaims?|reclaimed)\b[^.;:]{{0,60}}?\b(?:as\s+|to\s+)?(?:its\s+|the\s+|new\s+|next\s+|interim\s+|permanent\s+|first\s+|global\s+|[\w'-]+\s+)?{_TITLE}\b", 0.9),
-        (rf"\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:steps?|stepping|stepped)\s+(?:down|aside)\b|\b{_TITLE}\b[^.;:]{{0,50}}?\b(?:resign(?:s|ed|ing|ation)?|retir(?:e|es|ed|ing|ement)|depart(?:s|ed|ing|ure)?|leav(?:e|es|ing)|exits?|quits?|ousted|fired|(?:is\s+)?out\s+(?:after|as|at|amid)|"
+         rf"takes?\s+over|joins?|joined|reinstat(?:es|ed)|sack(?:s|ed)|dismiss(?:es|ed)|reclaims?|reclaimed|"
+         # round 5: "lures X as CISO", "woos", "enlists", "anoints"
+         rf"lur(?:es|ed)|woo(?:s|ed)|enlist(?:s|ed)|anoint(?:s|ed))\b[^.;:]{{0,60}}?\b(?:as\s+|to\s+)?(?:its\s+|the\s+|new\s+|next\s+|interim\s+|permanent\s+|first\s+|global\s+|[\w'-]+\s+)?{_TITLE}\b", 0.9),
+        (rf"\b{_TITLE_OR_CHIEF}\b[^.;:]{{0,50}}?\b(?:steps?|stepping|stepped)\s+(?:down|aside)\b|\b{_TITLE_OR_CHIEF}\b[^.;:]{{0,50}}?\b(?:resign(?:s|ed|ing|ation)?|retir(?:e|es|ed|ing|ement)|depart(?:s|ed|ing|ure)?|leav(?:e|es|ing)|exits?|quits?|ousted|fired|(?:is\s+)?out\s+(?:after|as|at|amid)|to\s+take\s+over(?=\s*(?:$|[,.;:]|as\b|from\b))|"
          # round 4: "poached by rival", "to be replaced by", "hands over to", "to give up", "heads for the exit"
          rf"poached|sacked|dismissed|removed|(?:to\s+be\s+)?replaced|hands?\s+over\s+to|handing\s+over\s+to|"
          rf"gives?\s+up\s+(?:his\s+|her\s+|their\s+|the\s+)?(?:[\w-]+\s+)?(?:role|job|post|title|position)|bows?\s+out|heads?\s+for\s+the\s+exit)\b", 0.85),
         (rf"\b(?:steps?|stepping|stepped)\s+(?:down|aside)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b|\b(?:resign(?:s|ed)?|retir(?:es|ed|e)|quits?|exits?|departs?)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b", 0.85),
         (rf"\bappointment\s+of\b[^.;:]{{0,60}}?\b{_TITLE}\b", 0.9),
+        # round 5: "swaps CEO", "changes finance chief", "replaces its chairman"
+        (rf"\b(?:swap(?:s|ped|ping)?|chang(?:es|ed|ing)|replac(?:es|ed|ing)|shuffl(?:es|ed|ing))\s+(?:its\s+|their\s+|the\s+)?{_TITLE}\b"
+         rf"(?!\s+(?:pay|compensation|salary|package|bonus|succession\s+plan|title|rules?))", 0.85),
         # round 4 (from v3-v5): handovers, "names X to succeed Y", "confirms/welcomes X as <title>", an executive
         # "to lead" a business, "takes the helm", a top executive who leaves, a management reshuffle
         (rf"\bhand(?:s|ed|ing)?\s+(?:over\s+)?(?:the\s+|his\s+|her\s+)?(?:{_TITLE}\s+)?(?:role|job|post|reins|baton|position|top\s+job)\s+to\b|"
@@ -278,10 +329,17 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          r"\blands?\s+on\s+(?:ios|android|iphone|ipad|mac|windows|the\s+app\s+store|google\s+play|pc|xbox|playstation)\b", 0.8),
         (r"\b(?:in|into|enter(?:s|ed|ing)?)\s+(?:[\w-]+\s+)?preview\b|\bopens?\s+(?:up\s+)?(?:its\s+|the\s+)?(?:[\w-]+\s+){0,4}?in\s+beta\b|"
          r"\benter(?:s|ed|ing)?\s+(?:the\s+)?(?:[\w-]+\s+){1,2}market\s+with\b(?!\s+(?:the\s+|an?\s+|its\s+)?(?:[\w$€£.-]+\s+){0,2}?(?:acquisition|purchase|takeover|deal|partnership|investment|stake|joint\s+venture))", 0.7),
-        (rf"\badds?\s+(?!\d)(?:[\w.+()-]+\s+){{1,5}}?(?:to|across|in|into)\s+(?:its|the|their)\s+(?:[\w-]+\s+){{0,2}}?"
+        (rf"\badds?\s+(?!\d)(?:[\w.+()-]+\s+){{1,5}}?(?:to|across|in|into)\s+(?:(?:its|the|their)\s+)?(?:[\w-]+\s+){{0,2}}?"
          rf"(?:app|apps|platform|service|suite|products|lineup|range|menus?|assistant|browser)\b|"
          rf"\badds?\s+(?:new\s+)?(?:(?!\d)[\w-]+\s+){{0,3}}?{_PRODUCT_NOUN_RX}\s+for\b|"
          rf"\bputs?\s+(?:an?\s+)?(?:[\w-]+\s+){{0,3}}?{_PRODUCT_NOUN_RX}\s+in(?:to)?\b", 0.7),
+        # round 5: a product brought or taken somewhere ("brings generative design assistant to Fusion", "takes its
+        # Engine software platform to Canada"), and a service started ("starts mobile phone service in Brazil")
+        (rf"\b(?:brings?|brought|bringing|takes?|took|taking)\s+(?:its\s+|their\s+|a\s+|an\s+|new\s+)*(?:[\w.+-]+\s+){{0,3}}?{_PRODUCT_NOUN_RX}\s+to\b"
+         rf"(?!\s+(?:court|task|the\s+next\s+level|new\s+heights|market\s+share|profitab\w*|break-?even|the\s+brink|arbitration|regulators?))|"
+         rf"\b(?:starts?|started|starting|begins?|began|beginning|kicks?\s+off|kicked\s+off)\s+(?!(?:testing|tests|trials?|talks|work|building|developing|"
+         rf"development|construction|probe|review|phasing|winding|shutting|closing)\b)(?:its\s+|a\s+|new\s+)*(?:[\w-]+\s+){{0,3}}?"
+         rf"(?:service|app|platform|subscription|offering|feature)s?\b(?!\s+(?:cuts?|outages?|disruption|review|overhaul|shutdown|closures?|charges?|fees?))", 0.7),
         (r"^new\s+from\s+[\w.+-]+\s*:|^meet\s+[\w.+-]+(?:\s+[\w.+-]+)?\s*:|^[\w.+&-]+(?:\s+[\w.+&-]+)?'s\s+new\s+(?:[\w-]+\s+){0,4}?"
          r"(?:feature|features|app|tool|agent|agents|assistant|model|device|phone|laptop|watch|car|suv|vacuum|robot|service|platform)\b|"
          r"\bdrops?\s+(?:v\d[\w.]*|version\s+\d)", 0.7),
@@ -311,13 +369,15 @@ _LEAK = re.compile(r"\bleak(?:s|ed)?\b|\bleaker\b|\b(?:could|might|expected\s+to
 _HOWTO = re.compile(r"^(?:podcast|webinar|opinion|explainer|analysis|comment|how)\b|\bhow\s+to\s+(?:raise|launch|hire|fundraise|recruit|build|pitch)\b|"
                     r"\bjoin\s+(?:our|the|us\s+for\s+(?:a|our))\s+webinar\b|\badvice\s+from\b|\btips\s+(?:for|on)\b", _F)
 # round 4: money raised for a charity or a cause is not a company's round
-_CHARITY = re.compile(r"\bcharit\w*|\bfood\s+bank|\bfundrais\w*|\bdonat\w*|\bhospice\b|\bfun\s+run\b|\blemonade\b|\bgofundme\b|"
+_CHARITY = re.compile(r"\bcharit\w*|\bfood\s+bank|\bfundrais(?:er|ers)\b|\bfundraising\s+(?:event|drive|appeal|campaign|page|dinner|gala|walk)|\bdonat\w*|\bhospice\b|\bfun\s+run\b|\blemonade\b|\bgofundme\b|"
                       r"\bchildren's\s+hospital\b|\b(?:flood|earthquake|fire|storm|war)\s+victims\b", _F)
 # round 4: money won in a contract, order or deal, or booked as sales, is not a round
 _FUND_NONOBJECT = re.compile(
     r"\s+(?:(?!(?:debt|bond|bonds|funding|financing|equity|credit|loan|investment|round)\b)[\w-]+\s+){0,3}?"
     r"(?:contracts?|orders?|tenders?|deals?|revenue|sales|profits?|loss(?:es)?|fines?|settlements?|damages|payouts?|"
-    r"bonus(?:es)?|dividends?|prizes?|awards?|bookings|windfall|gains?|compensation|refunds?|stakes?|shares|assets|portfolio)\b"
+    r"bonus(?:es)?|dividends?|prizes?|awards?|bookings|windfall|gains?|compensation|refunds?|stakes?|shares|assets|portfolio|"
+    # round 5: money fetched at auction or at the box office, or market value gained, is not a round
+    r"auctions?|box\s+office|jackpot|lottery|market\s+(?:value|cap\w*)|net\s+worth)\b"
     # or the proceeds of selling something ("nets $500 million from sale of its unit")
     r"|\s+(?:[\w-]+\s+){0,2}?from\s+(?:the\s+|its\s+|an?\s+)?(?:[\w-]+\s+){0,2}?(?:sale|sales|disposal|divestment|divestiture|selling|spin-?off)\b",
     _F,
@@ -332,6 +392,14 @@ _EXEC_TITLE = re.compile(r"\b(?:ceo|cfo|coo|cto|chief|president|chair\w*)\b", _F
 _SPORTS = re.compile(r"\b(?:fc|football|soccer|club|coach|league|striker|midfielder|nba|nfl|mlb|nhl|ipl|defeats?|relegat\w*|fans|"
                      r"derby|squad|transfer\s+window)\b", _F)
 # round 4: en-masse promotions are not a change at the top ("promotes 608 employees to managing director")
+_BARE_CHIEF = re.compile(r"chief\b(?!\s+executive|\s+[\w&-]+(?:\s+[\w&-]+)?\s+officer)", _F)
+_PUBLIC_CHIEF = re.compile(
+    r"\b(?:police|army|military|fire|defen[cs]e|navy|air\s+force|spy|intelligence|union|un|u\.n\.|imf|nato|fed|ecb|opec|who|wto|"
+    r"eu|election|electoral|party|border|prison|cia|fbi|nasa|fifa|uefa|ioc|olympic|rebel|militia|tribal|justice|junta|"
+    r"council|ministry|agency|watchdog|regulator|team|coach|f1|scout|fire\s+brigade|coast\s+guard|health|nhs|opposition|"
+    r"state|federal|government|cabinet|navy|marine|space\s+force)\s+$",
+    _F,
+)
 _MASS_PROMOTION = re.compile(r"\b\d[\d,]*\s+(?:[\w-]+\s+)?(?:employees|staff|people|bankers|partners|executives|workers|managers)\b", _F)
 # round 4: "under new CEO", "search for a new CEO" -- context, not an appointment
 _NEW_TITLE_CONTEXT = re.compile(r"\b(?:under|with|for|by|seeks?|seeking|search\s+for|hunt\s+for|looking\s+for|find)\s+(?:its\s+|a\s+|the\s+|their\s+)?$", _F)
@@ -365,7 +433,7 @@ _LAUNCH_NONPRODUCT = re.compile(
     # round 4 (from v3-v5): rockets and missions, sports comebacks, consultations, proxy fights, lists and rankings,
     # buyout offers, headquarters and store designs
     r"rockets?|satellites?|missions?|spacecraft|comeback|counter-?attack|offensive|consultation|proxy\s+(?:fight|battle|contest)|"
-    r"fight|battle|lists?|rankings?|hype\s+cycle|magic\s+quadrant|study|whitepaper|white\s+paper|predictions|"
+    r"fight|battle|lists?|rankings?|approach(?:es)?|overtures?|counter-?(?:bid|offer)s?|charm\s+offensive|hype\s+cycle|magic\s+quadrant|study|whitepaper|white\s+paper|predictions|"
     r"(?:voluntary\s+)?(?:buyout|redundancy|retirement)\s+(?:offers?|schemes?|programs?|programmes?)|buyouts|offers|"
     r"headquarters|hq|campus|(?:store|office|headquarters|factory)\s+(?:design|format|concept|layout)|(?:factory|plant)(?![\w-])|"
     r"most-(?:watched|read|popular|streamed|downloaded|searched)|best-?selling|top\s+\d+|winners|nominees|shortlist|"
@@ -439,6 +507,16 @@ _BRINGS_NAME = re.compile(
     r"\s+to\s+(?:the\s+)?[A-Z][\w.+-]*"
 )
 _ANNOUNCE_NAME_WEIGHT = 0.6
+# round 5: "Wolfspeed ousts Gregg Lowe as ...": a lower-case, formal removal verb (not "sacks"/"fires", which the
+# sports pages use for coaches) + a capitalised First Last name
+# (case-sensitive, original text) is the removal of a leader, unless a government or a sports club acts
+_OUSTS_NAME = re.compile(
+    r"\b(?:ousts|ousted|dismisses|dismissed|removes|removed)\s+(?:(?:founder|co-founder|longtime|"
+    r"long-time)\s+)?(?!(?:The|A|An|Its|Their|His|Her|Back|Up|Off|Two|Three|All)\b)[A-Z][a-z][\w'.-]*\s+[A-Z][a-z][\w'-]*\b(?!\s*'s|\s+(?:[a-z]+\s+)?(?:missiles?|rockets?|shells?|drones?))"
+)
+_STATE_ACTOR = re.compile(r"\b(?:trump|biden|president|prime\s+minister|premier|minister|governor|government|king|putin|kremlin|xi|"
+                          r"modi|regime|junta|parliament|court|judge|party|senate|congress|army|military|general|commander|"
+                          r"ambassador|prosecutor|official|richest)\b", _F)
 _VALUATION = re.compile(r"\bvalu(?:ed|ation|ing)\b", _F)
 # money raised *for a fund* is an investor raising its own fund, not a company's round
 _OWN_FUND = re.compile(
@@ -502,7 +580,9 @@ _COMPILED: dict[str, tuple[re.Pattern[str], tuple[float, ...]]] = {t: _compile(p
 _GATES: dict[str, tuple[str, ...]] = {
     "funding": ("$", "€", "£", "¥", "₹", "million", "billion", "crore", "lakh", "usd", "eur", "gbp", "inr", "rs",
                 "seed", "series", "round", "valu", "funds", "funding", "financing", "capital", "money", "backing",
-                "investment"),
+                "investment", "₩", "₦", "₱", "₺", "₫", "chf", "sek", "nok", "dkk", "jpy", "cny", "rmb", "aud", "cad", "sgd",
+                "hkd", "zar", "brl", "krw", "aed", "ngn", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "placement",
+                "fundrais"),
     "hiring": ("hir", "recruit", "job", "worker", "employ", "staff", "people", "engineer", "role", "position",
                "headcount", "workforce", "team", "opening", "listing", "vacanc", "posting", "banker", "researcher", "fresher", "graduate", "nurse", "driver",
                "developer", "intern", "specialist", "reps", "representative", "scientist", "technician",
@@ -510,7 +590,7 @@ _GATES: dict[str, tuple[str, ...]] = {
                "annotator", "contractor", "teacher", "pilot", "mechanic", "operator", "programmer", "coder",
                "apprentice", "cashier", "clerk", "trainee", "temp", "crew", "courier", "baker", "chef", "welder",
                "electrician", "manager", "adviser", "advisor", "officer", "colleague", "hands", "phd", "vacanc",
-               "hub", "office", "poach", "talent", "executive"),
+               "hub", "office", "poach", "talent", "executive", "hands"),
     "leadership_change": ("ceo", "cfo", "cto", "coo", "cro", "cmo", "cio", "ciso", "cpo", "chro", "chief", "president",
                           "chair", "vp", "counsel", "director", "head of", "board", "to lead", "to head", "to run",
                           "to oversee", "boss", "top job", "top post", "top role", "top position", "succeed", "helm",
@@ -518,7 +598,8 @@ _GATES: dict[str, tuple[str, ...]] = {
     "product_launch": ("launch", "unveil", "introduc", "debut", "roll", "releas", "sourc", "ship", "unwrap", "announc",
                        "availab", "goes ga", "beta", "shelves", "stores", "on sale", "order", "reveal", "show", "wraps",
                        "covers", "drives in", "switch", "live", "out now", "arriv", "hit", "lands on", "preview",
-                       "market with", "add", "put", "new from", "meet", "'s new", "drop", "shops", "showrooms"),
+                       "market with", "add", "put", "new from", "meet", "'s new", "drop", "shops", "showrooms", "bring",
+                       "brought", "take", "took", "start", "begin", "began", "kick"),
 }
 
 
@@ -574,6 +655,7 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
         if kind == "leadership_change" and (
             _BOARD_SEAT.search(text, start, min(len(text), end + 30)) or _TITLE_AWARD.match(text, end)
             or _MASS_PROMOTION.search(m.group())
+            or (_BARE_CHIEF.match(m.group()) and _PUBLIC_CHIEF.search(text, max(0, start - 25), start))
             or ("boss" in m.group() and not _EXEC_TITLE.search(text) and _SPORTS.search(text))
             or (m.group().startswith("new") and _NEW_TITLE_CONTEXT.search(before))
         ):
@@ -630,6 +712,15 @@ def _classify_lower(text: str, low: str, year: int | None, gated: bool = True) -
             # lower() keeps offsets for almost all text; fall back to the lower-cased span if not
             matched = text[start : start + len(span)] if len(text) == len(low) else span
             out.append(Signal(kind, round(conf, 3), matched))
+    if len(text) == len(low) and not any(s.type == "leadership_change" for s in out) and any(
+        v in low for v in ("oust", "dismiss", "remov")
+    ):
+        ousted = _OUSTS_NAME.search(text)
+        if ousted is not None and not (
+            _NEGATION.search(low, max(0, ousted.start() - 40), ousted.start())
+            or _STATE_ACTOR.search(low) or _SPORTS.search(low)
+        ):
+            out.append(Signal("leadership_change", _ANNOUNCE_NAME_WEIGHT, ousted.group()))
     if not out:
         named = _announced_name(text, low)
         if named is not None:
