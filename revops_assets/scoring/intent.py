@@ -240,17 +240,6 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         # a bare headcount: "to hire 10,000 this year", "a center that will employ 400"
         (rf"\b(?:to|will|plans?\s+to|set\s+to|expects?\s+to)\s+(?:hire|employ|recruit)\s+{_QTY}"
          rf"(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|more|new|people|staff)\b)", 0.8),
-        # round 5: a progressive/present headcount ("Shipbuilder hiring 2,000 in Mobile", "recruits 500 across Asia")
-        (r"\b(?:hiring|hires|recruiting|recruits)\s+(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|some\s+)?"
-         r"(?:\d[\d,]+|\d[\d,.]*\s?k|hundreds|thousands)(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|as|for|after|amid|more|new)\b)", 0.8),
-        # round 5: pledged jobs ("commits to 3,000 new US manufacturing jobs", "pledges 500 jobs", "will bring 800 jobs")
-        (rf"\b(?:commit(?:s|ted|ting)?\s+to|pledg(?:es|ed|ing)|promis(?:es|ed|ing)|announc(?:es|ed|ing)|unveil(?:s|ed|ing)|"
-         rf"(?:will|to)\s+bring|brings|bringing)\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,3}}?(?:jobs|roles|positions)\b"
-         rf"(?!\s+(?:cuts?|losses|lost|at\s+risk|to\s+go|axed|cut|slashed|under\s+threat|go|will\s+go))", 0.8),
-        # round 5: staffing a site with N ("to staff Debrecen plant with 9,000 workers", "bulks up office with 200 new hires")
-        (rf"\b(?:staff(?:s|ing|ed)?|bulk(?:s|ed|ing)?\s+up|beef(?:s|ed|ing)?\s+up|build(?:s|ing)?\s+up|bolster(?:s|ed|ing)?|"
-         rf"expand(?:s|ed|ing)?|grow(?:s|ing)?|boost(?:s|ed|ing)?|swell(?:s|ed|ing)?|strengthen(?:s|ed|ing)?)\s+(?:[\w&'.-]+\s+){{0,5}}?"
-         rf"with\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.8),
         (r"\b(?:begins?|began|starts?|started|starting)\s+(?:recruiting|hiring)\b", 0.8),
         (rf"\b(?:posts?|posted|posting|advertis(?:es|ed|ing)|lists|listed)\s+{_QTY}\s+(?:of\s+)?(?:new\s+|open\s+)?(?:job\s+)?"
          rf"(?:listings|openings|vacancies|postings|jobs|roles|positions)\b", 0.8),
@@ -280,6 +269,18 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:doubl|tripl|grow|expand|increas|boost|scal)\w*\s+(?:up\s+)?(?:its\s+|our\s+|their\s+)?(?:[\w&-]+\s+){0,2}?(?:headcount|workforce|team|teams|staff|sales\s+force)\b", 0.75),
         (rf"\bhiring\s+(?!managers?\b|practices\b|process\w*\b)(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.75),
         (r"\bheadcount\s+(?:grows|grew|rises|rose|jumps|jumped|climbs|up)\b", 0.7),
+        # round 5 (last, so that at a shared start an older, stronger pattern matches first): a present-tense
+        # headcount ("Shipbuilder hiring 2,000 in Mobile", "recruits 500 across Asia")
+        (r"\b(?:hiring|hires|recruiting|recruits)\s+(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|some\s+)?"
+         r"(?:\d[\d,]+|\d[\d,.]*\s?k|hundreds|thousands)(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|as|for|after|amid|more|new)\b)", 0.8),
+        # round 5: pledged jobs ("commits to 3,000 new US manufacturing jobs", "pledges 500 jobs", "will bring 800 jobs")
+        (rf"\b(?:commit(?:s|ted|ting)?\s+to|pledg(?:es|ed|ing)|promis(?:es|ed|ing)|announc(?:es|ed|ing)|unveil(?:s|ed|ing)|"
+         rf"(?:will|to)\s+bring|brings|bringing)\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,3}}?(?:jobs|roles|positions)\b"
+         rf"(?!\s+(?:cuts?|losses|lost|at\s+risk|to\s+go|axed|cut|slashed|under\s+threat|go|will\s+go))", 0.8),
+        # round 5: staffing a site with N ("to staff Debrecen plant with 9,000 workers", "bulks up office with 200 new hires")
+        (rf"\b(?:staff(?:s|ing|ed)?|bulk(?:s|ed|ing)?\s+up|beef(?:s|ed|ing)?\s+up|build(?:s|ing)?\s+up|bolster(?:s|ed|ing)?|"
+         rf"expand(?:s|ed|ing)?|grow(?:s|ing)?|boost(?:s|ed|ing)?|swell(?:s|ed|ing)?|strengthen(?:s|ed|ing)?)\s+(?:[\w&'.-]+\s+){{0,5}}?"
+         rf"with\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.8),
     ],
     "leadership_change": [
         (rf"\b(?:nam(?:es|ed|e|ing)|appoint(?:s|ed|ing)?|taps?|tapped|hir(?:es|ed|ing)|promot(?:es|ed|ing)|elevat(?:es|ed)|"
