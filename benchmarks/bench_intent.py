@@ -1,13 +1,13 @@
 """Intent detector quality and speed for the three methods: the rules (the product's default), "ngram"
 (rules + a TF-IDF n-gram head, numpy only) and "hybrid" (rules + a MiniLM-embedding head, opt-in with
 REVOPS_INTENT_METHOD=hybrid): per-type precision/recall on the labelled dev set (all, dev split,
-hash-holdout split, real-world subset; the rules only), on the development sets fresh, v2, v3, v4 and
-v5, and on the frozen v6 holdout (gated for the shipped default; also run with the rules as they were
-before round 4); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
+hash-holdout split, real-world subset; the rules only), on the development sets fresh, v2, v3, v4, v5
+and v6 (v6 also with the rules before round 4 and with round 4's), and on the frozen v7 holdout (gated
+for the shipped default; also run with round 4's rules, before round 5); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
 leave-one-set-out); whether both match a retrain; the n-gram cold-start time; classify_many throughput
 (rules on 100k texts, ngram on 20k, hybrid on 3k).
 
-Seven data sets, from most to least seen (v6 is described at the end, with round 4):
+Eight data sets, from most to least seen (v6 is described with round 4, v7 at the end with round 5):
 - tests/data/intent_devset.jsonl (with its hash "holdout" split): what the rules are tuned on.
 - tests/data/intent_holdout_fresh.jsonl ("fresh", 179 news headlines): written before the 2025
   precision rework as a holdout; its errors were studied and fixed in round 2, so it is now a
@@ -219,9 +219,34 @@ committed with these figures), tp/fp/fn:
   the rules before (per type tp/fp/fn vs truth unchanged: seed 42 funding 219/40/0, hiring 391/44/0,
   leadership 147/122/0, launch 191/0/1), so downstream scores do not move.
 
+Round 5 (2026-12-07). v6 became a development set.
+- tests/data/intent_holdout_v7.jsonl ("v7", 350 headlines: 45 funding, 43 hiring, 43 leadership, 44
+  launch incl. 8 two-label, 183 hard negatives, per its commit 54ea61e): written and committed alone by
+  a DIFFERENT author from the one who tuned round 5, who never read the rules or ran a detector on it.
+  The round-5 author never opened, grepped or diffed it; it is read only through this bench, once,
+  per-type totals only.
+- The rules (intent.py, "Round 5" in its docstring) were tuned on v6's errors (every miss and the
+  launch false positive) with vocabulary-class fixes: currency classes (A$/C$/R$/HK$..., ISO codes, the
+  rand, "100 billion won"), more funding verbs and nouns (gathers, amasses, scores, borrows from a
+  lender, private placements, fundraises); present-tense headcounts, pledged jobs, staffing a site
+  "with N workers"; "<function> director", qualified function chiefs, lures/woos, swaps CEO, a bare
+  "chief" in departures, "ousts <First Last>"; "brings out", a product brought/taken "to" a place, a
+  service started, "adds X to US menus"; a takeover "approach" vetoed. Precision guards from probes
+  (public-body chiefs, chief of staff, non-executive directors, auctions/box office/market value, a
+  state's borrowing, sports sackings). Throughput: ~18.4k -> ~18.0k texts/s measured side by side on
+  the loaded machine (money's letter prefixes only at a word start).
+- The learned heads are unchanged: their only HEAD-rules training rows (the dev set) get identical rule
+  outputs from round 5's rules (the other sets are pinned to older rules), so both `check`s pass.
+Pre-registered (commit message of the commit that added v7 to this bench, before it ran): the rules stay
+the default unless the ngram method (or a new rules+head combination; the hybrid is not eligible: model
+load and torch) has on v7, summed over the four types, more tp than the rules AND no more fp, AND per
+type precision(M) >= precision(rules) - 0.03. v7 is run once (--quick) for every method and for round
+4's rules; reported: per type tp/fp/fn and P/R on v7 for rules (round 5), rules (round 4), ngram and
+hybrid, v7 negatives that fired anything, and which types meet the target for the shipped default.
+
 Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset (rules) and on
-v6 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
-cold start < 1 s. The other methods' v6 figures and every CV figure are reported, not gated.
+v7 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
+cold start < 1 s. The other methods' v7 figures and every CV figure are reported, not gated.
 The throughput corpus is 50% dev-set headlines and 50% non-business filler (as a news feed is),
 each made distinct with a suffix so the per-text cache cannot help.
 
@@ -251,9 +276,11 @@ V2 = DATA / "intent_holdout_v2.jsonl"  # second holdout, used for tuning in roun
 V3 = DATA / "intent_holdout_v3.jsonl"  # frozen before round 3; a development/training set since the ngram work
 V4 = DATA / "intent_holdout_v4.jsonl"  # frozen before the hybrid; a development/training set since the ngram work
 V5 = DATA / "intent_holdout_v5.jsonl"  # frozen before the ngram method; a development set since round 4 (rules tuned, ngram trained on it)
-V6 = DATA / "intent_holdout_v6.jsonl"  # frozen before round 4: never tune or train on it
+V6 = DATA / "intent_holdout_v6.jsonl"  # frozen before round 4; a development set since round 5 (rules tuned on it)
+V7 = DATA / "intent_holdout_v7.jsonl"  # frozen before round 5 (another author): never tune or train on it
 METHODS = ("rules", "ngram", "hybrid")
 V5_RULES = "024050a476d908d5935d1a3d5121e4a7d77cce09"  # the rules evaluated on v5 (before round 4), also run on v6
+V6_RULES = "39d30d97ca2b92eeb050caa4ba627a2b0fa82254"  # the rules evaluated on v6 (round 4, before round 5), also run on v7
 FILLER = [
     "Local council approves budget for new park", "Storms expected across the Midwest this weekend",
     "Opinion: why remote work is here to stay", "Stock market closes higher on tech rally",
@@ -278,7 +305,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20k texts for rules throughput, 5k ngram, 500 hybrid; no retrain checks")
     args = parser.parse_args()
-    rows, fresh, v2, v3, v4, v5, v6 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4, V5, V6))
+    rows, fresh, v2, v3, v4, v5, v6, v7 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4, V5, V6, V7))
     subsets = {
         "all": rows,
         "dev": [r for r in rows if devset_split(r["text"]) == "dev"],
@@ -289,18 +316,20 @@ def main() -> None:
         "v3": v3,  # frozen holdout before round 3; training data of the learned methods since
         "v4": v4,  # frozen holdout before the hybrid; training data of the learned methods since
         "v5": v5,  # frozen holdout before round 4; the rules were tuned and the ngram head trained on it since
-        "v6": v6,  # the frozen holdout
+        "v6": v6,  # frozen holdout before round 5; the rules were tuned on it since (no head trains on it)
+        "v7": v7,  # the frozen holdout
     }
     training = {"all", "fresh", "v2", "v3", "v4"}  # trains both learned methods; v5 trains the ngram head only
     labels = {"fresh": "fresh set, used for tuning", "v2": "v2 set, used for tuning in round 3",
               "v3": "v3 set, development (rules never tuned on it)", "v4": "v4 set, development (rules never tuned on it)",
               "v5": "v5 set, development since round 4 (rules tuned, ngram trained on it)",
-              "v6": "v6 holdout, written before round 4"}
+              "v6": "v6 set, development since round 5 (rules tuned on it)",
+              "v7": "v7 holdout, written before round 5"}
     shipped = load_settings({}).intent_method  # what the product runs by default
     results: list[dict] = []
-    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2, v3, v4, v5 = used for "
-          "tuning the rules (v3-v5 in round 4); fresh, v2, v3, v4 and the dev set = training data of the learned methods "
-          "(v5 of ngram too); v6 = the frozen holdout (gated for the shipped default)")
+    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2, v3, v4, v5, v6 = used for "
+          "tuning the rules (v3-v5 in round 4, v6 in round 5); fresh, v2, v3, v4 and the dev set = training data of the learned "
+          "methods (v5 of ngram too); v7 = the frozen holdout (gated for the shipped default)")
     print(f"default method (REVOPS_INTENT_METHOD unset): {shipped}")
     print(f"{'subset':<14} {'type':<18} {'n+':>4} {'prec':>6} {'recall':>6}  tp/fp/fn")
     for method in METHODS:
@@ -308,19 +337,22 @@ def main() -> None:
             if method != "rules" and name in ("dev", "devhold", "real", "fresh", "v2"):
                 continue  # training data of the learned methods: "all", v3 and v4 stand for it
             if name == "v6" and method == "rules":
-                _v5_rules_on_v6(v6, results)  # the pre-round-4 rules, for the before/after of round 4 on unseen text
+                _old_rules_on(v6, "v6", V5_RULES, "rules before round 4", results)  # round 4's before/after (v6 unseen then)
+                _old_rules_on(v6, "v6", V6_RULES, "rules of round 4", results)  # round 5's before on v6 (fitted after)
+            if name == "v7" and method == "rules":
+                _old_rules_on(v7, "v7", V6_RULES, "rules of round 4", results)  # round 5's before/after on unseen text
             totals = [0, 0, 0]
             for kind, m in evaluate(subset, method=method).items():
                 print(_prf_line(f"{name}/{method}", kind, m))
                 totals = [a + b for a, b in zip(totals, (m["tp"], m["fp"], m["fn"]))]
-                gate = (name == "v6" and method == shipped) or (name == "real" and method == "rules")
+                gate = (name == "v7" and method == shipped) or (name == "real" and method == "rules")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 label = labels.get(name, name) + (f", {method} (fitted: training data)" if fitted else f", {method}")
                 for fig, val, target in (("precision", m["precision"], 0.9), ("recall", m["recall"], 0.75)):
                     results.append({"figure": f"{fig} {kind} ({label}, n+={m['support']}, tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
                                     "target": target if gate else None, "measured": round(val, 3), "unit": "",
                                     "ok": val >= target if gate else True})
-            if name in ("v3", "v4", "v5", "v6"):
+            if name in ("v3", "v4", "v5", "v6", "v7"):
                 print(f"{name}/{method:<10} {'all types':<18}      tp/fp/fn {totals[0]}/{totals[1]}/{totals[2]}")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 results.append({"figure": f"{name} all types tp/fp/fn, {method}" + (" (fitted: training data)" if fitted else ""),
@@ -330,9 +362,9 @@ def main() -> None:
     results.append({"figure": f"dev hard negatives that fired anything, rules (of {len(negatives)})", "target": 0, "measured": fired,
                     "unit": "texts", "ok": fired == 0})
     for method in METHODS:
-        neg = [r for r in v6 if not r["labels"]]
+        neg = [r for r in v7 if not r["labels"]]
         fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg], method=method))
-        results.append({"figure": f"v6-holdout negatives that fired anything, {method} (of {len(neg)})", "target": None,
+        results.append({"figure": f"v7-holdout negatives that fired anything, {method} (of {len(neg)})", "target": None,
                         "measured": fired, "unit": "texts", "ok": True})
     head, weights = intent_model.load_head(), intent_ngram.load_weights()
     for tag, rec in (("hybrid head", head), ("ngram weights", weights)):
@@ -388,19 +420,21 @@ def main() -> None:
     assert set(TYPES) == {"funding", "hiring", "leadership_change", "product_launch"}
 
 
-def _v5_rules_on_v6(v6: list[dict], results: list[dict]) -> None:
-    """The rules as evaluated on v5 (``V5_RULES``, before round 4) on v6: round 4's before figures."""
-    old = intent_model._rules_at(V5_RULES)
+def _old_rules_on(rows: list[dict], name: str, commit: str, what: str, results: list[dict]) -> None:
+    """An older rules version (``commit``) on a set: a round's before figures (``V5_RULES`` = before round 4,
+    ``V6_RULES`` = round 4's rules, before round 5)."""
+    old = intent_model._rules_at(commit)
+    tag = f"{name}/rules@{commit[:7]}"
     totals = [0, 0, 0]
-    for kind, m in old.evaluate(v6, method="rules").items():
-        print(_prf_line("v6/rules@v5", kind, m))
+    for kind, m in old.evaluate(rows, method="rules").items():
+        print(_prf_line(tag, kind, m))
         totals = [a + b for a, b in zip(totals, (m["tp"], m["fp"], m["fn"]))]
         for fig, val in (("precision", m["precision"]), ("recall", m["recall"])):
-            results.append({"figure": f"{fig} {kind} (v6 holdout, rules before round 4 ({V5_RULES[:7]}), n+={m['support']}, "
+            results.append({"figure": f"{fig} {kind} ({name} set, {what} ({commit[:7]}), n+={m['support']}, "
                                       f"tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
                             "target": None, "measured": round(val, 3), "unit": "", "ok": True})
-    print(f"{'v6/rules@v5':<14} {'all types':<18}      tp/fp/fn {totals[0]}/{totals[1]}/{totals[2]}")
-    results.append({"figure": "v6 all types tp/fp/fn, rules before round 4", "target": None,
+    print(f"{tag:<14} {'all types':<18}      tp/fp/fn {totals[0]}/{totals[1]}/{totals[2]}")
+    results.append({"figure": f"{name} all types tp/fp/fn, {what} ({commit[:7]})", "target": None,
                     "measured": "/".join(map(str, totals)), "unit": "", "ok": True})
 
 

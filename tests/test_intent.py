@@ -31,7 +31,8 @@ V2 = ROOT / "tests" / "data" / "intent_holdout_v2.jsonl"
 V3 = ROOT / "tests" / "data" / "intent_holdout_v3.jsonl"
 V4 = ROOT / "tests" / "data" / "intent_holdout_v4.jsonl"  # frozen before the hybrid; a development/training set since
 V5 = ROOT / "tests" / "data" / "intent_holdout_v5.jsonl"  # frozen before the ngram method; a development set since round 4
-V6 = ROOT / "tests" / "data" / "intent_holdout_v6.jsonl"  # frozen before round 4: shape only, never quality
+V6 = ROOT / "tests" / "data" / "intent_holdout_v6.jsonl"  # frozen before round 4; a development set since round 5
+V7 = ROOT / "tests" / "data" / "intent_holdout_v7.jsonl"  # frozen before round 5: shape only (counts), never quality
 
 
 def _load(path: Path) -> list[dict]:
@@ -101,6 +102,20 @@ def test_v6_holdout_shape_and_no_leak() -> None:
     texts = {norm(r["text"]) for r in v6}
     seen = {norm(r["text"]) for r in ROWS + _load(FRESH) + _load(V2) + _load(V3) + _load(V4) + _load(V5)}
     assert len(texts) == len(v6) and not texts & seen
+
+
+def test_v7_holdout_shape_and_no_leak() -> None:
+    """Counts only: v7 is the frozen holdout, read by benchmarks/bench_intent.py once (per-type totals)."""
+    v7 = _load(V7)
+    assert len(v7) >= 300 and sum(1 for r in v7 if not r["labels"]) >= 150
+    assert all(set(r["labels"]) <= set(I.TYPES) for r in v7)
+    assert all(sum(kind in r["labels"] for r in v7) >= 35 for kind in I.TYPES)
+    assert sum(len(r["labels"]) > 1 for r in v7) >= 6
+    norm = lambda t: " ".join("".join(ch if ch.isalnum() else " " for ch in t.lower()).split())  # noqa: E731
+    texts = {norm(r["text"]) for r in v7}
+    seen = {norm(r["text"]) for r in ROWS + _load(FRESH) + _load(V2) + _load(V3) + _load(V4) + _load(V5) + _load(V6)}
+    duplicates, leaked = len(v7) - len(texts), len(texts & seen)  # counts, so a failure prints no line of v7
+    assert duplicates == 0 and leaked == 0
 
 
 def test_v4_holdout_shape_and_no_leak() -> None:
@@ -408,7 +423,7 @@ def test_signal_carries_the_original_span() -> None:
 
 
 def test_batch_agrees_with_single_and_gates_never_block() -> None:
-    rows = ROWS + _load(FRESH) + _load(V2) + _load(V3) + _load(V4) + _load(V5)  # gate/batch agreement (never v6)
+    rows = ROWS + _load(FRESH) + _load(V2) + _load(V3) + _load(V4) + _load(V5) + _load(V6)  # gate/batch agreement (never v7)
     texts = [r["text"] for r in rows]
     pubs = [r["published"] for r in rows]
     batch = I.classify_many(texts, pubs)
@@ -543,7 +558,7 @@ from revops_assets.scoring import intent_ngram as N  # noqa: E402
 def test_ngram_weights_load_and_record_their_training_data() -> None:
     w = N.load_weights()
     assert w["kinds"] == list(I.TYPES) and w["spec"] == N.SPEC
-    assert w["training_files"] == list(N.TRAIN_FILES) and "intent_holdout_v6.jsonl" not in w["training_files"]
+    assert w["training_files"] == list(N.TRAIN_FILES) and not {"intent_holdout_v6.jsonl", "intent_holdout_v7.jsonl"} & set(w["training_files"])
     assert w["rules_at"] == {k: v for k, v in M.RULES_AT.items() if k in N.TRAIN_FILES}
     assert len(w["idf"]) == len(w["vocab"]) == len(set(w["vocab"])) and w["vocab"] == sorted(w["vocab"])
     for kind in I.TYPES:
