@@ -244,6 +244,48 @@ type precision(M) >= precision(rules) - 0.03. v7 is run once (--quick) for every
 4's rules; reported: per type tp/fp/fn and P/R on v7 for rules (round 5), rules (round 4), ngram and
 hybrid, v7 negatives that fired anything, and which types meet the target for the shipped default.
 
+v6 (development since round 5) before and after round 5, rules, tp/fp/fn (after = fitted, not evidence):
+                         rules of round 4 (39d30d9)  rules of round 5
+      funding            P 1.000 R 0.733 33/0/12     P 1.000 R 1.000 45/0/0
+      hiring             P 1.000 R 0.875 35/0/5      P 1.000 R 1.000 40/0/0
+      leadership_change  P 1.000 R 0.850 34/0/6      P 1.000 R 1.000 40/0/0
+      product_launch     P 0.973 R 0.900 36/1/4      P 1.000 R 1.000 40/0/0
+      all types          138/1/27                    165/0/0
+  Other development sets after round 5 (fitted): v3 123/0/5 (unchanged), v4 147/0/1 (was 145/0/3),
+  v5 162/1/1 (was 161/1/2); dev, fresh and v2 unchanged; no development set lost precision.
+v7 (frozen holdout), run ONCE (--quick) after ebcb452 (the pre-registration), per-type totals only, tp/fp/fn:
+                         rules of round 4 (before)  rules of round 5           ngram                      hybrid
+      funding            P 0.865 R 0.711 32/5/13    P 0.884 R 0.844 38/5/7     P 0.884 R 0.844 38/5/7     P 0.884 R 0.844 38/5/7
+      hiring             P 0.972 R 0.814 35/1/8     P 0.973 R 0.837 36/1/7     P 0.913 R 0.977 42/4/1     P 0.955 R 0.977 42/2/1
+      leadership_change  P 0.914 R 0.744 32/3/11    P 0.919 R 0.791 34/3/9     P 0.804 R 0.953 41/10/2    P 0.750 R 0.907 39/13/4
+      product_launch     P 0.881 R 0.841 37/5/7     P 0.864 R 0.864 38/6/6     P 0.963 R 0.591 26/1/18    P 0.914 R 0.727 32/3/12
+      all types          136/14/39                  146/15/29                  147/20/28                  151/23/24
+  v7 negatives that fired anything (of 183): rules 13, ngram 20, hybrid 23.
+  Reading: on text the round-5 author never saw, written by a different author, the round-5 rules meet
+  the target for hiring (P 0.97, R 0.84) and leadership (P 0.92, R 0.79); funding recall now passes
+  (0.84, was 0.71 with round 4's rules) but funding precision MISSES (0.884: 5 false positives, as many
+  as round 4's rules had), and launch MISSES precision (0.864: 6 false positives, one more than round
+  4's rules). Against round 4's rules on the same unseen text: +10 tp, +1 fp (launch). v7 was harder
+  than v6 for round 4's rules too (136/14/39 vs 138/1/27 on v6; 14 fp vs 1): v6's figures flattered
+  them, as its caveat said. No rule, threshold or head was changed after this run.
+  Decision (pre-registered rule): ngram has 1 more tp than the rules (147 > 146) but more fp (20 > 15),
+  and its leadership precision (0.804) is more than 0.03 below the rules' (0.919), so it does not
+  qualify; the rules stay the default and nothing changes in Settings. The hybrid (not eligible) finds
+  the most (151 tp) with the most false positives (23; leadership P 0.75).
+  Throughput: the bench's one --quick run measured 14.1k texts/s for the rules (one pass of 20k texts
+  on 2 shared cores while a CI run and other benchmarks ran); side by side in one process on the same
+  corpus, round 4's and round 5's final rules ran at 18.5k/18.0k and 19.7k/19.6k texts/s (two runs), so
+  round 5 costs ~0-3%; the drop from round 4's ~24k is the machine's load, not the rules.
+  On the sample workspace's own news (seeds 42 and 43 of the 2,000-account lead_scores sample, 1,984 and
+  2,034 items, title + text as the scout classifies them, as-of 2026-12-06) round 5's rules fire exactly
+  the same types on every item as round 4's (per type tp/fp/fn vs truth unchanged: seed 42 funding
+  219/40/0, hiring 391/44/0, leadership 147/122/0, launch 191/0/1; seed 43 205/45/1, 430/49/0,
+  135/128/0, 181/0/0), but the funding confidence of the "secures growth financing from <investor>"
+  template rises from 0.85 to 0.90 on 35 (seed 42) and 39 (seed 43) items (capital/financing "from"
+  now matches a second pattern, +0.05 for agreement), so those accounts' intent scores rise slightly;
+  the lead_scores benchmark was not re-run.
+  v7 is now spent as a holdout; a v8 is needed for the next change.
+
 Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset (rules) and on
 v7 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
 cold start < 1 s. The other methods' v7 figures and every CV figure are reported, not gated.
