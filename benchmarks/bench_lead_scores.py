@@ -61,7 +61,8 @@ Findings (2,000 accounts, as of 2026-12-06; AUC asset vs prior, ECE, Spearman vs
   knows only 120 days of news. The history cannot teach intent's worth; the prior's weight stands.
 - After (the model fitted on the prior: its log-odds and deal stage, same guard), seeds 42-44:
   model 0.707 vs 0.679 / model 0.752 vs 0.728 / model 0.736 vs 0.707: 3 wins, mean delta +0.027
-  (before: 1 win, 2 ties, +0.013); ECE 0.044 / 0.047 / 0.0497 (max < 0.05, barely); Spearman 0.64 /
+  (before: 1 win, 2 ties, +0.013); ECE 0.044 / 0.047 / 0.0497 (max < 0.05, barely; results/lead_scores.json
+  re-run 2026-12-07 after intent rules rounds 4-5: same AUCs, ECE 0.048 / 0.047 / 0.049); Spearman 0.64 /
   0.65 / 0.64 vs 0.66 / 0.69 / 0.67 (deal stage). On seed 44 the eleven-feature model was the better
   of the two (0.745 vs 0.736). The before-run and the recomputed eleven-feature figures agree to the
   last digit: the pinned day makes runs reproducible.
@@ -109,8 +110,15 @@ Findings (2,000 accounts, as of 2026-12-06; AUC asset vs prior, ECE, Spearman vs
     0.075; with 5 bins the asset has 0.013-0.072, 20 bins 0.039-0.072. The calibrator's CV folds follow row
     order: a first run of this ablation that fitted on unsorted rows had the model at AUC >= 0.717 vs
     0.707 on seed 42 and ECE max 0.056 vs 0.049.
-  No product change: nothing met ECE < 0.05 on every seen workspace while keeping every AUC, so no
-  fresh-seed confirmation was run.
+  * Over the eight seeds (ECE < 0.05 on how many; AUC vs prior worst): asset 7 of 8, +0.000 (the tie);
+    prior via model where the prior is kept 7 of 8, -0.001; and fitted whatever the guard says: the
+    model as shipped 8 (max 0.049; seed 45 0.754 vs 0.753), sigmoid 4, uncalibrated 6, per-stage 8.
+    So what misses on seed 45 is the guard's choice, not a calibration: there the model beat the prior
+    on the validation slice (0.708 vs 0.645) and the backtest (0.670 vs 0.635) but not beyond chance
+    (bounds -0.042, -0.009). Relaxing the guard until seed 45 passes would be a threshold tuned on the
+    one seed that bites, against a guard that exists because lucky models once won; not done.
+  No product change: nothing principled met ECE < 0.05 on every seen workspace while keeping every
+  AUC, so no fresh-seed confirmation was run.
 
     python benchmarks/bench_lead_scores.py [--quick] [--sizes 2000] [--seeds 42-44] [--as-of 2026-12-06|today]
                                            [--parallel 3] [--keep | --keep-dir DIR] [--out NAME.json]
@@ -535,7 +543,15 @@ def ablate(keep_dir: Path, out_name: str | None) -> None:
         print(df.round(3).to_string(index=False))
         agg = df.groupby("candidate", sort=False)[["auc", "ece", "ece_half_shift", "high", "high_over_low"]].agg(["mean", "min", "max"])
         print(agg.round(3).to_string())
-    rows = [{"figure": f"[{r['accounts']:,} accounts, seed {r['seed']}] {r['candidate']}: AUC / ECE / ECE bins shifted / "
+    prior_auc = df[df["candidate"] == "rule prior"].set_index(["accounts", "seed"])["auc"]
+    df["auc_vs_prior"] = df["auc"].to_numpy() - prior_auc.reindex(pd.MultiIndex.from_frame(df[["accounts", "seed"]])).to_numpy()
+    summary = [{"figure": f"[{n:,} accounts, {g['seed'].nunique()} seeds] {name}: ECE mean / max, seeds < 0.05, "
+                          "AUC vs prior min / mean, High share mean, High:Low min", "target": None, "unit": "", "ok": True,
+                "measured": f"{g['ece'].mean():.4f} / {g['ece'].max():.4f}, {int((g['ece'] < 0.05).sum())} of {len(g)}, "
+                            f"{g['auc_vs_prior'].min():+.3f} / {g['auc_vs_prior'].mean():+.3f}, {g['high'].mean():.3f}, "
+                            f"{g['high_over_low'].min():.2f}"}
+               for (n, name), g in df.groupby(["accounts", "candidate"], sort=False)]
+    rows = summary + [{"figure": f"[{r['accounts']:,} accounts, seed {r['seed']}] {r['candidate']}: AUC / ECE / ECE bins shifted / "
                        "High-Medium-Low / High:Low", "target": None, "unit": "", "ok": True,
              "measured": f"{r['auc']:.3f} / {r['ece']:.4f} / {r['ece_half_shift']:.4f} / "
                          f"{r['high']:.3f}-{r['medium']:.3f}-{r['low']:.3f} / {r['high_over_low']:.2f}"} for r in table]
