@@ -122,6 +122,7 @@ Findings (2,000 accounts, as of 2026-12-06; AUC asset vs prior, ECE, Spearman vs
 
     python benchmarks/bench_lead_scores.py [--quick] [--sizes 2000] [--seeds 42-44] [--as-of 2026-12-06|today]
                                            [--parallel 3] [--keep | --keep-dir DIR] [--out NAME.json]
+    python benchmarks/bench_lead_scores.py --ablate-calibration --keep-dir DIR [--out lead_scores.calibration.json]
 """
 
 from __future__ import annotations
