@@ -102,6 +102,25 @@ of staff"), "<title> ... to take over" at a clause end, and a case-sensitive "ou
 product noun brought or taken "to" a place or platform, a service/app/platform "started" (not tests,
 talks or reviews), "adds X to US menus" (no determiner needed); a takeover "approach" is not a launch.
 
+Round 6 (from the errors of v7, a development set since; v8 frozen before it), above all v7's false
+positives. Precision: relief efforts, appeals, telethons and giving days are charity; public debt is not
+a round (Eurobonds, gilts, sovereign/municipal/treasury bonds, and a country or US state that sells or
+raises money in bonds), nor a launch (bonds, gilts, syndications, issuance, a "debut bond issue"); the
+price of a buyout/takeover/purchase, a bill or a penalty is not a round; corporate actions are not
+launches (joint ventures, demergers, spin-offs, a "sale/review/... process"), nor is a company that
+"launches with $X in funding", nor what a partnership sets out "to" bring or launch; a leadership
+change that is only searched for ("headhunters hired to find next chair"), weighed ("mulls leadership
+shake-up") or analysed ("what the new CEO must fix") is not one; "pares back / trims / axes / culls"
+staff are layoffs. Fixes to older vetoes: "halt" as a negation no longer matches inside a name
+("Halter"), a place word that only describes the company ("Mexico City payroll startup") is not a
+sovereign issuer, and a non-product noun inside a hyphenated compound ("salary-advance app") is not one.
+Recall: "gets / draws down / agrees <money>" (last in the alternation); "on the hunt for N", "take in N",
+more occupations (casuals, attendants, pickers, packers, the British "posts"), "gears up with N roles";
+"promote(s) X to", "makes X permanent CEO", "back in charge as CEO", a boss who "walks out" or "moves on",
+"named successor", "<departure>; X takes over/steps in", "names new <region> head"; "brings out" a
+product at a price, a transitive "premieres" (not a film, series or show), "arrives at <price>", and a
+subscription or pricing "plan" is a product.
+
 Decisions: a departure without a named successor IS a ``leadership_change`` ("CEO steps down"),
 and so is hiring a named executive ("Meta hires Scale AI CEO ...") -- that is not ``hiring``,
 which means adding headcount. Talks to raise ("in talks to raise") count as funding. An IPO alone
@@ -158,7 +177,9 @@ _JOB_NOUN = (
     r"representatives|scientists|technicians|recruits|professionals|associates|analysts|designers|"
     r"consultants|team\s+members|headcount|tutors|trainers|annotators|contractors|teachers|pilots|mechanics|"
     r"operators|programmers|coders|apprentices|cashiers|clerks|trainees|temps|cabin\s+crew|crew\s+members|couriers|"
-    r"bakers|chefs|welders|electricians|managers|advisers|advisors|officers|colleagues|hands|phds)"
+    r"bakers|chefs|welders|electricians|managers|advisers|advisors|officers|colleagues|hands|phds|"
+    # round 6: more occupations and the British "posts" ("adds 600 posts", "seeks 2,000 festive casuals")
+    r"posts|casuals|attendants|packers|pickers|guards|labou?rers|cleaners|carers|agents(?=\s+(?:for|to|in|at|across)\b))"
 )
 _QTY = r"(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|an?\s+additional\s+|some\s+)?(?:\d[\d,.]*\s?k?|hundreds|thousands|dozens|tens\s+of\s+thousands)"
 _TITLE = (
@@ -186,7 +207,11 @@ _LAUNCH_VERB = (
     r"reveal(?:s|ed|ing)?|shows?\s+off|showed\s+off|tak(?:es|ing)\s+the\s+wraps\s+off|pull(?:s|ed)?\s+the\s+(?:covers|wraps)\s+off|"
     r"drives?\s+in|"
     # round 5: the British "brings out" a product ("brings out its first electric road bike"; not "brings out the best")
-    r"(?:brings?|brought|bringing)\s+out(?=\s+(?:its|their|a|an|new|the\s+new|the\s+first|first)\b)|switch(?:es|ed)\s+on(?=\s+(?:its\s+|the\s+|a\s+)?(?:[\w-]+\s+){0,2}?(?:network|service|feature|5g)))"
+    r"(?:brings?|brought|bringing)\s+out(?=\s+(?:(?:its|their|a|an|new|the\s+new|the\s+first|first|limited|special)\b|[$€£¥₹]\d))|"
+    # round 6: a car or device "premieres" ("Skoda premieres Elroq electric SUV")
+    # (transitive only, and not a film, series or show: "Film premieres at Cannes", "premieres new drama series")
+    r"premier(?:es|ed)(?=\s+\w)(?!\s+(?:at|in|on|to|this|next|tonight|with|of|as|across|during|after|before|globally|worldwide)\b)"
+    r"(?!\s+(?:[\w'-]+\s+){0,3}?(?:series|season|film|movie|show|documentary|trailer|episode|drama|play|opera|musical)s?\b)|switch(?:es|ed)\s+on(?=\s+(?:its\s+|the\s+|a\s+)?(?:[\w-]+\s+){0,2}?(?:network|service|feature|5g)))"
 )
 
 _PRODUCT_NOUN_RX = (
@@ -232,6 +257,10 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\btaps?\s+(?:investors|lenders|backers|banks)\s+for\s+(?:another\s+|a\s+further\s+|an\s+additional\s+|fresh\s+)?{_MONEY}", 0.8),
         (r"\b(?:secur|land|win|won|get|got|receiv|attract|draw|bag|nab|snag|pick)\w*\s+(?:[\w-]+\s+)?(?:backing|investment|funding|financing|capital)\s+from\b"
          r"(?!\s+(?:its\s+|the\s+)?(?:shareholders|regulators|board|unions?|voters|lawmakers|creditors|bondholders|judges?|courts?)\b)", 0.75),
+        # round 6 (last, so an older, stronger pattern wins at a shared start): plainer verbs straight before an
+        # amount ("gets fresh EUR80m to fund", "draws down A$50m debt facility", "agrees SEK 10bn green loan with");
+        # contracts, fines, bills, deals and buyouts are vetoed by _FUND_NONOBJECT
+        (rf"\b(?:gets?|got|draws?\s+down|drew\s+down|agrees?|agreed)\s+(?:a\s+|an\s+|fresh\s+|new\s+|another\s+|further\s+)*{_MONEY}", 0.75),
     ],
     "hiring": [
         (rf"\b(?:to|will|plans?\s+to|planning\s+to|set\s+to|looking\s+to|aims?\s+to|expects?\s+to|wants?\s+to|"
@@ -248,7 +277,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          # "targets 4,500 hires", "opens applications for 10,000 temps", "on the lookout for 2,000 engineers"
          rf"bring(?:s|ing)?\s+(?:on|in)|brought\s+(?:on|in)|tak(?:es|ing)\s+on|took\s+on|seeks?|seeking|wants|needs|"
          rf"(?:is\s+|are\s+)?looking\s+for|on\s+the\s+lookout\s+for|searching\s+for|targets?|targeting|"
-         rf"(?:opens|invites|invited|opened)\s+applications\s+for|advertis(?:es|ed|ing)\s+for)\s+{_QTY}\s+(?:of\s+)?(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b(?!')", 0.85),
+         rf"(?:opens|invites|invited|opened)\s+applications\s+for|advertis(?:es|ed|ing)\s+for|"
+         # round 6: "on the hunt for 600 engineers", "to take in 300 graduate trainees"
+         rf"(?:is\s+|are\s+)?on\s+(?:the\s+)?hunt\s+for|tak(?:es|e|ing)\s+in|took\s+in)\s+{_QTY}\s+(?:of\s+)?(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b(?!')", 0.85),
         (rf"\b(?:seeks?|seeking|wants|(?:is\s+|are\s+)?looking\s+for|on\s+the\s+lookout\s+for|searching\s+for)\s+"
          rf"(?:(?:more|new|experienced|skilled|qualified)\s+)?(?:[\w&-]+\s+){{0,2}}?(?:technicians|engineers|nurses|drivers|developers|"
          rf"researchers|scientists|pilots|apprentices|graduates|programmers|account\s+executives|phds|recruits|staff|workers)\b(?!')", 0.75),
@@ -278,12 +309,12 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"(?:will|to)\s+bring|brings|bringing)\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,3}}?(?:jobs|roles|positions)\b"
          rf"(?!\s+(?:cuts?|losses|lost|at\s+risk|to\s+go|axed|cut|slashed|under\s+threat|go|will\s+go))", 0.8),
         # round 5: staffing a site with N ("to staff Debrecen plant with 9,000 workers", "bulks up office with 200 new hires")
-        (rf"\b(?:staff(?:s|ing|ed)?|bulk(?:s|ed|ing)?\s+up|beef(?:s|ed|ing)?\s+up|build(?:s|ing)?\s+up|bolster(?:s|ed|ing)?|"
+        (rf"\b(?:staff(?:s|ing|ed)?|gears?\s+up|geared\s+up|gearing\s+up|bulk(?:s|ed|ing)?\s+up|beef(?:s|ed|ing)?\s+up|build(?:s|ing)?\s+up|bolster(?:s|ed|ing)?|"
          rf"expand(?:s|ed|ing)?|grow(?:s|ing)?|boost(?:s|ed|ing)?|swell(?:s|ed|ing)?|strengthen(?:s|ed|ing)?)\s+(?:[\w&'.-]+\s+){{0,5}}?"
          rf"with\s+{_QTY}\s+(?:new\s+|more\s+|additional\s+|extra\s+)?(?:[\w&-]+\s+){{0,2}}?{_JOB_NOUN}\b", 0.8),
     ],
     "leadership_change": [
-        (rf"\b(?:nam(?:es|ed|e|ing)|appoint(?:s|ed|ing)?|taps?|tapped|hir(?:es|ed|ing)|promot(?:es|ed|ing)|elevat(?:es|ed)|"
+        (rf"\b(?:nam(?:es|ed|e|ing)|appoint(?:s|ed|ing)?|taps?|tapped|hir(?:es|ed|ing)|promot(?:es|ed|ing|e)|elevat(?:es|ed)|"
          rf"select(?:s|ed)|elect(?:s|ed)|picks?|picked|chooses|chose|recruit(?:s|ed)|poach(?:es|ed)|brings?\s+(?:back|in|on)|"
          rf"oust(?:s|ed)?|fir(?:es|ed)|replac(?:es|ed|ing)|succeed(?:s|ed|ing)?|install(?:s|ed)|returns?|become|becomes|"
          rf"takes?\s+over|joins?|joined|reinstat(?:es|ed)|sack(?:s|ed)|dismiss(?:es|ed)|reclaims?|reclaimed|"
@@ -292,7 +323,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (rf"\b{_TITLE_OR_CHIEF}\b[^.;:]{{0,50}}?\b(?:steps?|stepping|stepped)\s+(?:down|aside)\b|\b{_TITLE_OR_CHIEF}\b[^.;:]{{0,50}}?\b(?:resign(?:s|ed|ing|ation)?|retir(?:e|es|ed|ing|ement)|depart(?:s|ed|ing|ure)?|leav(?:e|es|ing)|exits?|quits?|ousted|fired|(?:is\s+)?out\s+(?:after|as|at|amid)|to\s+take\s+over(?=\s*(?:$|[,.;:]|as\b|from\b))|"
          # round 4: "poached by rival", "to be replaced by", "hands over to", "to give up", "heads for the exit"
          rf"poached|sacked|dismissed|removed|(?:to\s+be\s+)?replaced|hands?\s+over\s+to|handing\s+over\s+to|"
-         rf"gives?\s+up\s+(?:his\s+|her\s+|their\s+|the\s+)?(?:[\w-]+\s+)?(?:role|job|post|title|position)|bows?\s+out|heads?\s+for\s+the\s+exit)\b", 0.85),
+         rf"gives?\s+up\s+(?:his\s+|her\s+|their\s+|the\s+)?(?:[\w-]+\s+)?(?:role|job|post|title|position)|bows?\s+out|heads?\s+for\s+the\s+exit|"
+         # round 6: "boss X walks out", "CFO moves on after five years"
+         rf"walks?\s+out|walked\s+out|moves?\s+on|moved\s+on)\b", 0.85),
         (rf"\b(?:steps?|stepping|stepped)\s+(?:down|aside)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b|\b(?:resign(?:s|ed)?|retir(?:es|ed|e)|quits?|exits?|departs?)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b", 0.85),
         (rf"\bappointment\s+of\b[^.;:]{{0,60}}?\b{_TITLE}\b", 0.9),
         # round 5: "swaps CEO", "changes finance chief", "replaces its chairman"
@@ -310,7 +343,13 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:top|senior)\s+(?:[\w-]+\s+){0,2}?executive\s+(?:to\s+)?(?:leave|leaves|depart|departs|quit|quits|exit|exits|resign|resigns|steps?\s+down)\b|"
          r"\b(?:management|leadership|executive|boardroom|c-suite)\s+(?:re)?shuffle\b|\b(?:management|leadership|boardroom|c-suite)\s+shake-?up\b|"
          r"\breshuffles?\s+(?:its\s+)?(?:top\s+)?(?:management|leadership)\b", 0.75),
-        (rf"\b(?:hir(?:es|ed)|taps?|tapped|nam(?:es|ed)|appoint(?:s|ed)|join(?:s|ed)?)\b[^.;:]{{0,60}}?\bto\s+(?:lead|head|run|oversee)\b", 0.8),
+        (rf"\b(?:hir(?:es|ed)|taps?|tapped|nam(?:es|ed)|appoint(?:s|ed)|join(?:s|ed)?|promot(?:es|ed|e))\b[^.;:]{{0,60}}?\bto\s+(?:lead|head|run|oversee)\b", 0.8),
+        # round 6: a named successor, an acting chief made permanent, a founder back in charge, a new regional head
+        (rf"\bnamed\s+(?:as\s+)?(?:his\s+|her\s+|their\s+|its\s+)?(?:[\w-]+\s+)?successor\b|"
+         rf"\b(?:exit|departure|retirement|resignation|to\s+leave|leaves|steps\s+down)\b[^.:]{{0,40}}?[;,]\s*(?:[\w'.-]+\s+){{1,3}}?(?:takes\s+over|steps\s+in|steps\s+up)\s*$|"
+         rf"\bmak(?:es|e|ing)\s+(?:[\w'.-]+\s+){{1,5}}?(?:permanent|interim|acting|new)\s+{_TITLE}\b|"
+         rf"\b(?:back\s+)?in\s+charge\s+as\s+(?:[\w-]+\s+)?{_TITLE}\b|"
+         rf"\bnam(?:es|ed)\s+(?:a\s+|its\s+)?new\s+(?:[\w-]+\s+){{0,2}}?(?:head|chief|boss|leader)\b(?!\s+(?:of\s+)?(?:coach|office|quarters))", 0.75),
         (rf"\bnew\s+(?:interim\s+)?(?:co-?)?(?:ceo|cfo|cto|coo|cro|chief\s+executive|boss)\b(?!'s|\s+(?:pay|compensation|salary|package|bonus))", 0.6),
     ],
     "product_launch": [
@@ -326,7 +365,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          r"\bnow\s+(?:generally\s+)?available\s+(?:on|to|in|for|across)\b|\bnow\s+on\s+sale\b|\b(?:is|are)\s+now\s+live\b|"
          r"\bnow\s+live\s+(?:for|on|in|to)\b|\bout\s+now\b|\bgo(?:es)?\s+live\s+with\b", 0.8),
         (r"\barriv(?:es|ed)\s+in\s+(?:[\w-]+\s+)?(?:showrooms|dealerships|stores|shops)\b|\b(?:hits?|hitting)\s+(?:[\w-]+\s+)?(?:stores|shops|showrooms)\b|"
-         r"\barriv(?:es|ed)\s+with\b[^.;]{0,60}?(?:price\s+tag|[$€£₹]\s?\d)|"
+         r"\barriv(?:es|ed)\s+(?:with\b[^.;]{0,60}?|at\s+)(?:price\s+tag|[$€£₹]\s?\d|rs\.?\s?\d)|"
          r"\blands?\s+on\s+(?:ios|android|iphone|ipad|mac|windows|the\s+app\s+store|google\s+play|pc|xbox|playstation)\b", 0.8),
         (r"\b(?:in|into|enter(?:s|ed|ing)?)\s+(?:[\w-]+\s+)?preview\b|\bopens?\s+(?:up\s+)?(?:its\s+|the\s+)?(?:[\w-]+\s+){0,4}?in\s+beta\b|"
          r"\benter(?:s|ed|ing)?\s+(?:the\s+)?(?:[\w-]+\s+){1,2}market\s+with\b(?!\s+(?:the\s+|an?\s+|its\s+)?(?:[\w$€£.-]+\s+){0,2}?(?:acquisition|purchase|takeover|deal|partnership|investment|stake|joint\s+venture))", 0.7),
@@ -351,7 +390,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
 _NEGATION = re.compile(
     r"\b(?:not|no|never|denies|denied|deny|won't|wont|will\s+not|isn't|aren't|without|rules?\s+out|ruled\s+out|"
     r"fail(?:s|ed|ing)?\s+to|unable\s+to|struggl\w*\s+to|scrap\w*|cancel\w*|call(?:s|ed)?\s+off|delay\w*|"
-    r"postpon\w*|shelv\w*|abandon\w*|push(?:es|ed)?\s+back|halt\w*|rumou?r\w*|false|"
+    r"postpon\w*|shelv\w*|abandon\w*|push(?:es|ed)?\s+back|halt(?:s|ed|ing)?|rumou?r\w*|false|"
     # round 4: demands are not events ("activist calls for CEO to resign", "investors urge ... to step down")
     r"calls?\s+for|urg(?:es|ed|ing)|demands?|pressur\w*)\b",
     _F,
@@ -371,23 +410,57 @@ _HOWTO = re.compile(r"^(?:podcast|webinar|opinion|explainer|analysis|comment|how
                     r"\bjoin\s+(?:our|the|us\s+for\s+(?:a|our))\s+webinar\b|\badvice\s+from\b|\btips\s+(?:for|on)\b", _F)
 # round 4: money raised for a charity or a cause is not a company's round
 _CHARITY = re.compile(r"\bcharit\w*|\bfood\s+bank|\bfundrais(?:er|ers)\b|\bfundraising\s+(?:event|drive|appeal|campaign|page|dinner|gala|walk)|\bdonat\w*|\bhospice\b|\bfun\s+run\b|\blemonade\b|\bgofundme\b|"
-                      r"\bchildren's\s+hospital\b|\b(?:flood|earthquake|fire|storm|war)\s+victims\b", _F)
+                      r"\bchildren's\s+hospital\b|\b(?:flood|earthquake|fire|storm|war)\s+victims\b|"
+                      # round 6: relief efforts and appeals, telethons and giving days ("Comic Relief raises ...",
+                      # "Mosque appeal raises Rs 2 crore for flood relief", "... on Red Nose Day")
+                      r"\b(?:flood|disaster|famine|earthquake|quake|hurricane|cyclone|drought|tsunami|humanitarian|war|comic|sport)\s+relief\b|"
+                      r"\brelief\s+(?:fund|effort|appeal|work)s?\b|\bappeal\s+(?:raises|raised|hits|tops|passes|reaches|nets)\b|"
+                      r"\btelethon\b|\b(?:red\s+nose|giving|poppy)\s+day\b", _F)
 # round 4: money won in a contract, order or deal, or booked as sales, is not a round
 _FUND_NONOBJECT = re.compile(
     r"\s+(?:(?!(?:debt|bond|bonds|funding|financing|equity|credit|loan|investment|round)\b)[\w-]+\s+){0,3}?"
     r"(?:contracts?|orders?|tenders?|deals?|revenue|sales|profits?|loss(?:es)?|fines?|settlements?|damages|payouts?|"
     r"bonus(?:es)?|dividends?|prizes?|awards?|bookings|windfall|gains?|compensation|refunds?|stakes?|shares|assets|portfolio|"
     # round 5: money fetched at auction or at the box office, or market value gained, is not a round
-    r"auctions?|box\s+office|jackpot|lottery|market\s+(?:value|cap\w*)|net\s+worth)\b"
+    r"auctions?|box\s+office|jackpot|lottery|market\s+(?:value|cap\w*)|net\s+worth|"
+    # round 6: the price of a purchase ("agrees GBP9.5bn buyout of ...")
+    r"buyouts?|takeovers?|acquisitions?|purchases?|mergers?|(?:tax\s+)?bills?|penalt(?:y|ies))\b"
     # or the proceeds of selling something ("nets $500 million from sale of its unit")
     r"|\s+(?:[\w-]+\s+){0,2}?from\s+(?:the\s+|its\s+|an?\s+)?(?:[\w-]+\s+){0,2}?(?:sale|sales|disposal|divestment|divestiture|selling|spin-?off)\b",
     _F,
 )
+# round 6: a partnership "to" bring or launch something is a plan ("partners with Google to bring cheaper
+# smartphones to Kenya"), and a company that "launches with $1bn in funding" is a start-up's debut, not a product
+_PARTNER_TO = re.compile(r"\b(?:partner(?:s|ed|ing)?|teams?\s+up|teamed\s+up|joins?\s+forces|ties?\s+up|tied\s+up|"
+                         r"collaborat\w+|signs?\s+(?:a\s+)?deal)\s+with\b[^.;:]{0,40}\bto\s+$", _F)
+_LAUNCH_WITH_MONEY = re.compile(r"\s+(?:with|on)\s+(?:an?\s+)?(?:(?:[$€£¥₹]|\d)|(?:[\w-]+\s+){0,2}?(?:funding|backing|seed\s+round|investment)\b)", _F)
 # round 4: a clause right after a reveal/launch verb is news about something, not a product ("reveals how ...")
 _LAUNCH_CLAUSE = re.compile(r"\s+(?:that|how|why|what|who|whether|where|when)\b", _F)
 # round 4: a government, state or city selling bonds is not a company raising money
 _SOVEREIGN = re.compile(r"\b(?:government|treasury|state|country|nation|city|municipal|sovereign|ministry|debt\s+office|"
                         r"central\s+bank|council|province)\b[^.;:]{0,30}$", _F)
+# round 6: public debt is not a company's round: sovereign/municipal instruments ("raises $1.5bn in Eurobond
+# sale", "gilt syndication"), and a country or US state selling bonds ("California sells $2bn of green bonds")
+_PUBLIC_DEBT = re.compile(
+    r"\b(?:eurobonds?|gilts?|sovereign\s+(?:bonds?|debt|sukuk|notes)|municipal\s+bonds?|munis|treasur(?:y|ies)\s+(?:bonds?|bills|notes)|"
+    r"(?:government|state|provincial|city)\s+bonds?|bond\s+syndication|syndicated\s+(?:gilt|bond))\b", _F)
+_PLACE_ISSUER = re.compile(
+    r"^(?:[\w ,.'-]{0,40}\((?:reuters|ap|afp|bloomberg)\)\s*[-–—]+\s*)?(?:the\s+)?(?:state\s+of\s+)?"
+    r"(?:california|texas|new\s+york|florida|illinois|ohio|michigan|georgia|washington|massachusetts|new\s+jersey|"
+    r"pennsylvania|virginia|arizona|colorado|oregon|connecticut|maryland|minnesota|wisconsin|louisiana|kentucky|"
+    r"kenya|nigeria|ghana|egypt|morocco|south\s+africa|angola|ethiopia|zambia|senegal|ivory\s+coast|rwanda|"
+    r"india|indonesia|pakistan|sri\s+lanka|philippines|vietnam|thailand|malaysia|china|japan|korea|south\s+korea|"
+    r"turkey|saudi(?:\s+arabia)?|israel|qatar|oman|bahrain|uae|abu\s+dhabi|dubai|brazil|mexico|chile|colombia|peru|"
+    r"argentina|ecuador|italy|spain|portugal|greece|france|germany|poland|hungary|romania|ukraine|"
+    r"britain|the\s+uk|uk|ireland|canada|ontario|quebec|alberta|australia|new\s+zealand|"
+    r"new\s+south\s+wales|victoria|queensland)\s+(?:sells?|sold|raises?|raised|issues?|issued|prices?|priced|taps?|"
+    r"tapped|returns\s+to|borrows?|borrowed|launches|launched)\b", _F)
+# round 6: a place word ("Ho Chi Minh City e-wallet", "Mexico City payroll startup") that describes the company
+# is not a sovereign issuer
+_COMPANY_AFTER_PLACE = re.compile(
+    r"\b(?:startup|start-up|company|firm|maker|e-?wallet|fintech|\w*tech|platform|app|developer|provider|lender|"
+    r"unicorn|player|outfit|group|brand|retailer|insurer|operator|scale-?up|based|giant|specialist|marketplace|"
+    r"neobank|bank)\b", _F)
 # round 4: a football club's "boss" is a manager, not an executive (sports appointments are not labelled)
 _EXEC_TITLE = re.compile(r"\b(?:ceo|cfo|coo|cto|chief|president|chair\w*)\b", _F)
 _SPORTS = re.compile(r"\b(?:fc|football|soccer|club|coach|league|striker|midfielder|nba|nfl|mlb|nhl|ipl|defeats?|relegat\w*|fans|"
@@ -402,6 +475,14 @@ _PUBLIC_CHIEF = re.compile(
     _F,
 )
 _MASS_PROMOTION = re.compile(r"\b\d[\d,]*\s+(?:[\w-]+\s+)?(?:employees|staff|people|bankers|partners|executives|workers|managers)\b", _F)
+# round 6: a search for the next chief is not an appointment ("Headhunters hired to find next HSBC chair")
+_EXEC_SEARCH = re.compile(
+    r"\b(?:headhunters?|head-?hunting\s+firm|executive\s+search|search(?:es|ing)?\s+for|hunt(?:s|ing)?\s+for|to\s+find|"
+    r"looking\s+for|shortlists?|shortlisted)\s+(?:(?:a|an|the|its|their)\s+)?(?:[\w'-]+\s+){0,2}?(?:next|new|permanent|successor|replacement)\b", _F)
+# round 6: a change that is only weighed is not one ("Nissan mulls leadership shake-up, sources say")
+_LEAD_HEDGE = re.compile(r"\b(?:mulls?|mulling|weighs?|weighing|consider(?:s|ing)?|eyes|eyeing|mooted|could|might|may)\s+(?:[\w'-]+\s+){0,3}$", _F)
+# round 6: the new chief as the subject of a to-do list is analysis ("What Nike's new CEO must fix first")
+_NEW_TITLE_MODAL = re.compile(r"\s+(?:[\w'.-]+\s+){0,2}?(?:must|should|needs?\s+to|has\s+to|have\s+to|faces?|inherits?)\b", _F)
 # round 4: "under new CEO", "search for a new CEO" -- context, not an appointment
 _NEW_TITLE_CONTEXT = re.compile(r"\b(?:under|with|for|by|seeks?|seeking|search\s+for|hunt\s+for|looking\s+for|find)\s+(?:its\s+|a\s+|the\s+|their\s+)?$", _F)
 # round 4: the bare noun "launch" after a determiner or timing word is a noun ("ahead of launch season",
@@ -428,7 +509,9 @@ _LAUNCH_NONPRODUCT = re.compile(
     r"statements?|results|earnings|figures|report|survey|(?:data|numbers|statistics)(?=\s*(?:$|[,.;:]|\s+(?:on|for|from|about|showing|that|which|as|after|in|to)\b))|hiring|recruit\w*|fund\b|"
     r"buyback|share\s+repurchase|dividend|prices?|price\s+(?:increase|hike|rise)s?|fees?|surcharges?|"
     r"from\s+prison|hostages?|missiles?|bill|legislation|law|tariffs?|measures|regulations?|strategy|"
-    r"roadmap|budget|forecast|guidance|outlook|targets|proposals?|warning|recalls?|crackdown|plans?|"
+    r"roadmap|budget|forecast|guidance|outlook|targets|proposals?|warning|recalls?|crackdown|"
+    # round 6: a subscription or pricing plan is a product ("launches cheaper ad-supported plan")
+    r"(?<!subscription\s)(?<!-supported\s)(?<!premium\s)(?<!family\s)(?<!data\s)(?<!prepaid\s)(?<!postpaid\s)(?<!tariff\s)(?<!pricing\s)(?<!cheaper\s)(?<!mobile\s)plans?|"
     r"timelines?|schedule|analysis|findings|details|revenue|sales|profits?|losses|partnerships?|alliance|"
     r"agreement|rules?|polic(?:y|ies)|dress\s+code|(?:four-day\s+)?(?:working|work)\s+week|mandate|logo|"
     # round 4 (from v3-v5): rockets and missions, sports comebacks, consultations, proxy fights, lists and rankings,
@@ -439,7 +522,10 @@ _LAUNCH_NONPRODUCT = re.compile(
     r"headquarters|hq|campus|(?:store|office|headquarters|factory)\s+(?:design|format|concept|layout)|(?:factory|plant)(?![\w-])|"
     r"most-(?:watched|read|popular|streamed|downloaded|searched)|best-?selling|top\s+\d+|winners|nominees|shortlist|"
     r"breach(?:es)?|hack|cyberattack|pay\s+(?:package|deal|rise|gap|cut|ratio|award)s?|salar(?:y|ies)|diagnosis|"
-    r"(?:brand|visual|corporate)\s+identity|rebrand\w*|governance|(?:corporate\s+)?structure|(?:fire\s+)?sale)\b"
+    r"(?:brand|visual|corporate)\s+identity|rebrand\w*|governance|(?:corporate\s+)?structure|(?:fire\s+)?sale|"
+    # round 6: corporate actions and debt ("launch joint venture", "launches demerger process", "gilt syndication")
+    r"joint\s+ventures?|jvs?|demergers?|spin-?offs?|(?:sale|review|tender|bidding|selection|search|demerger)\s+process|"
+    r"bonds?|gilts?|eurobonds?|sukuk|syndications?|(?:debt|bond|notes)\s+(?:sale|offering|issue|issuance)|issuance)\b(?!-)"
     # ...unless a product noun follows, directly or after one more word that is not a preposition
     # ("rules engine", "policy management platform", "point of sale terminal")
     r"(?!\s+(?:(?!(?:for|to|of|at|in|on|with|from|by|as|and)\b)[\w-]+\s+)?(?:platform|tool|app|model|service|product|"
@@ -463,7 +549,8 @@ _MARKET_DEBUT = re.compile(
     _F,
 )
 _MARKET_DEBUT_AFTER = re.compile(
-    r"\s+(?:on\s+(?:the\s+)?(?:nyse|nasdaq|stock|market|exchange|lse|tsx|asx|[\w-]+\s+(?:stock\s+)?exchange)|"
+    r"\s+(?:(?:[\w-]+\s+)?(?:bonds?|notes|sukuk|eurobonds?|debt|shares?|stock|ipo|listing|issue|issuance|offering)\b|"
+    r"on\s+(?:the\s+)?(?:nyse|nasdaq|stock|market|exchange|lse|tsx|asx|[\w-]+\s+(?:stock\s+)?exchange)|"
     r"as\s+a\s+public\s+company|at\s+[$€£¥₹]|at\s+(?:no\.?|number)\s*\d|"
     r"on\s+(?:the\s+|a\s+)?(?:[\w'-]+\s+){0,4}?(?:list|ranking|rankings|chart|index)\b)",
     _F,
@@ -557,7 +644,9 @@ _HIRING_FREEZE = re.compile(
     _F,
 )
 _LAYOFF = re.compile(
-    r"\b(?:lay(?:s|ing)?\s+off|laid\s+off|layoffs?|job\s+cuts|(?:cut|cuts|cutting|slash\w*|eliminat\w*|shed\w*)\s+"
+    r"\b(?:lay(?:s|ing)?\s+off|laid\s+off|layoffs?|job\s+cuts|(?:cut|cuts|cutting|slash\w*|eliminat\w*|shed\w*|"
+    # round 6: "pares back staff by 300", "trims workforce", "axes 200 roles", "culls"
+    r"pare[sd]?\s+back|paring\s+back|trim(?:s|med|ming)?|ax(?:e|es|ed|ing)|cull(?:s|ed|ing)?)\s+"
     r"(?:[\w%,.-]+\s+){0,4}?(?:jobs|roles|positions|staff|workforce|employees|workers|headcount)|"
     r"reduc\w+\s+(?:its\s+|the\s+)?(?:workforce|headcount|staff)|reductions?\s+in\s+force|downsiz\w+|furlough\w*)\b",
     _F,
@@ -591,16 +680,18 @@ _GATES: dict[str, tuple[str, ...]] = {
                "annotator", "contractor", "teacher", "pilot", "mechanic", "operator", "programmer", "coder",
                "apprentice", "cashier", "clerk", "trainee", "temp", "crew", "courier", "baker", "chef", "welder",
                "electrician", "manager", "adviser", "advisor", "officer", "colleague", "hands", "phd", "vacanc",
-               "hub", "office", "poach", "talent", "executive", "hands"),
+               "hub", "office", "poach", "talent", "executive", "hands", "casual", "attendant", "posts", "packer", "picker",
+               "guard", "labo", "cleaner", "carer", "agents"),
     "leadership_change": ("ceo", "cfo", "cto", "coo", "cro", "cmo", "cio", "ciso", "cpo", "chro", "chief", "president",
                           "chair", "vp", "counsel", "director", "head of", "board", "to lead", "to head", "to run",
                           "to oversee", "boss", "top job", "top post", "top role", "top position", "succeed", "helm",
-                          "reins", "wheel", "executive", "shuffle", "shake", "hand"),
+                          "reins", "wheel", "executive", "shuffle", "shake", "hand", "successor", "takes over", "in charge", "head",
+                          "walk", "moves on", "moved on", "promot"),
     "product_launch": ("launch", "unveil", "introduc", "debut", "roll", "releas", "sourc", "ship", "unwrap", "announc",
                        "availab", "goes ga", "beta", "shelves", "stores", "on sale", "order", "reveal", "show", "wraps",
                        "covers", "drives in", "switch", "live", "out now", "arriv", "hit", "lands on", "preview",
                        "market with", "add", "put", "new from", "meet", "'s new", "drop", "shops", "showrooms", "bring",
-                       "brought", "take", "took", "start", "begin", "began", "kick"),
+                       "brought", "take", "took", "start", "begin", "began", "kick", "premier"),
 }
 
 
@@ -635,9 +726,10 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
                 w *= 0.4
         if kind == "funding" and _TALKS.search(before):
             w *= 0.8
-        if kind == "funding" and (_FUND_NONOBJECT.match(text, end) or _SOVEREIGN.search(text, max(0, start - 40), start)):
+        if kind == "funding" and (_FUND_NONOBJECT.match(text, end) or _sovereign_before(text, start)):
             continue
-        if kind == "product_launch" and _LAUNCH_HEDGE.search(before):
+        if kind == "product_launch" and (_LAUNCH_HEDGE.search(before) or _PARTNER_TO.search(before)
+                                         or (m.lastgroup == "p0" and _LAUNCH_WITH_MONEY.match(text, end))):
             continue
         if kind == "product_launch" and m.group() == "launch" and _LAUNCH_NOUN_BEFORE.search(before) and not text.startswith(" of", end):
             continue
@@ -658,7 +750,7 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
             or _MASS_PROMOTION.search(m.group())
             or (_BARE_CHIEF.match(m.group()) and _PUBLIC_CHIEF.search(text, max(0, start - 25), start))
             or ("boss" in m.group() and not _EXEC_TITLE.search(text) and _SPORTS.search(text))
-            or (m.group().startswith("new") and _NEW_TITLE_CONTEXT.search(before))
+            or (m.group().startswith("new") and (_NEW_TITLE_CONTEXT.search(before) or _NEW_TITLE_MODAL.match(text, end)))
         ):
             continue
         hits += 1
@@ -671,8 +763,21 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
     return best, best_span, best_start
 
 
+def _sovereign_before(text: str, start: int) -> bool:
+    """A government, state or city right before the funding match, not a place word that only describes the
+    company ("Mexico City payroll startup Minu pockets $12m")."""
+    sov = _SOVEREIGN.search(text, max(0, start - 40), start)
+    return sov is not None and not _COMPANY_AFTER_PLACE.search(text, sov.start(), start)
+
+
 def _global_penalty(kind: str, text: str, span_start: int) -> float:
     if _HOWTO.search(text) or (kind == "funding" and _CHARITY.search(text)) or (kind == "product_launch" and _LEAK.search(text)):
+        return 0.0
+    if kind in ("funding", "product_launch") and ("bond" in text or "gilt" in text or "muni" in text or "treasur" in text) and (
+        _PUBLIC_DEBT.search(text) or (kind == "funding" and _PLACE_ISSUER.search(text))
+    ):
+        return 0.0
+    if kind == "leadership_change" and (_EXEC_SEARCH.search(text) or _LEAD_HEDGE.search(text, 0, span_start)):
         return 0.0
     if kind == "hiring" and (_HIRING_FREEZE.search(text) or _LAYOFF.search(text) or _MACRO_JOBS.search(text)):
         return 0.0
