@@ -2,12 +2,12 @@
 (rules + a TF-IDF n-gram head, numpy only) and "hybrid" (rules + a MiniLM-embedding head, opt-in with
 REVOPS_INTENT_METHOD=hybrid): per-type precision/recall on the labelled dev set (all, dev split,
 hash-holdout split, real-world subset; the rules only), on the development sets fresh, v2, v3, v4, v5
-and v6 (v6 also with the rules before round 4 and with round 4's), and on the frozen v7 holdout (gated
-for the shipped default; also run with round 4's rules, before round 5); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
+v6 and v7 (v6 also with the rules before round 4 and with round 4's; v7 also with round 4's and round 5's),
+and on the frozen v8 holdout (gated for the shipped default; also run with round 5's rules, before round 6); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
 leave-one-set-out); whether both match a retrain; the n-gram cold-start time; classify_many throughput
 (rules on 100k texts, ngram on 20k, hybrid on 3k).
 
-Eight data sets, from most to least seen (v6 is described with round 4, v7 at the end with round 5):
+Nine data sets, from most to least seen (v6 is described with round 4, v7 with round 5, v8 at the end with round 6):
 - tests/data/intent_devset.jsonl (with its hash "holdout" split): what the rules are tuned on.
 - tests/data/intent_holdout_fresh.jsonl ("fresh", 179 news headlines): written before the 2025
   precision rework as a holdout; its errors were studied and fixed in round 2, so it is now a
@@ -286,9 +286,31 @@ v7 (frozen holdout), run ONCE (--quick) after ebcb452 (the pre-registration), pe
   the lead_scores benchmark was not re-run.
   v7 is now spent as a holdout; a v8 is needed for the next change.
 
+Round 6 (2026-12-07). v7 became a development set.
+- tests/data/intent_holdout_v8.jsonl ("v8", 357 headlines: 47 funding, 45 hiring, 46 leadership, 46
+  launch incl. 8 two-label, 181 hard negatives, per its commit 785319a): written and committed alone by a
+  DIFFERENT author from the one who tuned round 6, who never read the rules or ran a detector on it. The round-6 author never
+  opened, grepped or diffed it; it is read only through this bench, once, per-type totals only.
+- The rules (intent.py, "Round 6" in its docstring) were tuned on v7's errors, above all its 15 false
+  positives (funding 5, launch 6, leadership 3, hiring 1), with class-level fixes: charity/relief appeals,
+  public debt (Eurobonds, gilts, a country or US state selling bonds), purchase prices and bills, corporate
+  actions and a company's debut "with $X" as non-launches, a partnership's purpose, searched-for / weighed /
+  analysed leadership changes, more layoff verbs; and three over-broad older vetoes narrowed ("halt" inside
+  "Halter", a place word describing the company, hyphenated compounds). Recall: plainer funding verbs
+  ("gets / draws down / agrees <money>"), hunts and intakes of N workers, more occupations, more leadership
+  shapes (promote ... to, made permanent, back in charge, walks out / moves on, named successor), "premieres",
+  "arrives at <price>", subscription plans. Unit tests in new wording for each class (test_intent.py).
+- Both learned heads retrained: one dev-set row's rule confidence changed (0.85 -> 0.90, a second pattern
+  now agrees), the other sets stay pinned to their older rules; v6/v7/v8 are not training data.
+Pre-registered (commit message of the commit that added v8 to this bench, before it ran): as rounds 4 and
+5, the rules stay the default unless the ngram method (or a new rules+head combination; the hybrid is not
+eligible: model load and torch) has on v8, summed over the four types, more tp than the rules AND no more
+fp, AND per type precision(M) >= precision(rules) - 0.03. v8 is run once (--quick) for every method and for
+round 5's rules.
+
 Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset (rules) and on
-v7 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
-cold start < 1 s. The other methods' v7 figures and every CV figure are reported, not gated.
+v8 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
+cold start < 1 s. The other methods' v8 figures and every CV figure are reported, not gated.
 The throughput corpus is 50% dev-set headlines and 50% non-business filler (as a news feed is),
 each made distinct with a suffix so the per-text cache cannot help.
 
@@ -319,10 +341,12 @@ V3 = DATA / "intent_holdout_v3.jsonl"  # frozen before round 3; a development/tr
 V4 = DATA / "intent_holdout_v4.jsonl"  # frozen before the hybrid; a development/training set since the ngram work
 V5 = DATA / "intent_holdout_v5.jsonl"  # frozen before the ngram method; a development set since round 4 (rules tuned, ngram trained on it)
 V6 = DATA / "intent_holdout_v6.jsonl"  # frozen before round 4; a development set since round 5 (rules tuned on it)
-V7 = DATA / "intent_holdout_v7.jsonl"  # frozen before round 5 (another author): never tune or train on it
+V7 = DATA / "intent_holdout_v7.jsonl"  # frozen before round 5 (another author); a development set since round 6 (rules tuned on it)
+V8 = DATA / "intent_holdout_v8.jsonl"  # frozen before round 6 (another author): never tune or train on it
 METHODS = ("rules", "ngram", "hybrid")
 V5_RULES = "024050a476d908d5935d1a3d5121e4a7d77cce09"  # the rules evaluated on v5 (before round 4), also run on v6
 V6_RULES = "39d30d97ca2b92eeb050caa4ba627a2b0fa82254"  # the rules evaluated on v6 (round 4, before round 5), also run on v7
+V7_RULES = "bd6d5bb9a32f508395cecfd59779d4cd1466e17e"  # the rules evaluated on v7 (round 5, before round 6), also run on v8
 FILLER = [
     "Local council approves budget for new park", "Storms expected across the Midwest this weekend",
     "Opinion: why remote work is here to stay", "Stock market closes higher on tech rally",
@@ -347,7 +371,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20k texts for rules throughput, 5k ngram, 500 hybrid; no retrain checks")
     args = parser.parse_args()
-    rows, fresh, v2, v3, v4, v5, v6, v7 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4, V5, V6, V7))
+    rows, fresh, v2, v3, v4, v5, v6, v7, v8 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4, V5, V6, V7, V8))
     subsets = {
         "all": rows,
         "dev": [r for r in rows if devset_split(r["text"]) == "dev"],
@@ -359,19 +383,21 @@ def main() -> None:
         "v4": v4,  # frozen holdout before the hybrid; training data of the learned methods since
         "v5": v5,  # frozen holdout before round 4; the rules were tuned and the ngram head trained on it since
         "v6": v6,  # frozen holdout before round 5; the rules were tuned on it since (no head trains on it)
-        "v7": v7,  # the frozen holdout
+        "v7": v7,  # frozen holdout before round 6; the rules were tuned on it since (no head trains on it)
+        "v8": v8,  # the frozen holdout
     }
     training = {"all", "fresh", "v2", "v3", "v4"}  # trains both learned methods; v5 trains the ngram head only
     labels = {"fresh": "fresh set, used for tuning", "v2": "v2 set, used for tuning in round 3",
               "v3": "v3 set, development (rules never tuned on it)", "v4": "v4 set, development (rules never tuned on it)",
               "v5": "v5 set, development since round 4 (rules tuned, ngram trained on it)",
               "v6": "v6 set, development since round 5 (rules tuned on it)",
-              "v7": "v7 holdout, written before round 5"}
+              "v7": "v7 set, development since round 6 (rules tuned on it)",
+              "v8": "v8 holdout, written before round 6"}
     shipped = load_settings({}).intent_method  # what the product runs by default
     results: list[dict] = []
-    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2, v3, v4, v5, v6 = used for "
-          "tuning the rules (v3-v5 in round 4, v6 in round 5); fresh, v2, v3, v4 and the dev set = training data of the learned "
-          "methods (v5 of ngram too); v7 = the frozen holdout (gated for the shipped default)")
+    print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2, v3, v4, v5, v6, v7 = used for "
+          "tuning the rules (v3-v5 in round 4, v6 in round 5, v7 in round 6); fresh, v2, v3, v4 and the dev set = training data of "
+          "the learned methods (v5 of ngram too); v8 = the frozen holdout (gated for the shipped default)")
     print(f"default method (REVOPS_INTENT_METHOD unset): {shipped}")
     print(f"{'subset':<14} {'type':<18} {'n+':>4} {'prec':>6} {'recall':>6}  tp/fp/fn")
     for method in METHODS:
@@ -382,19 +408,22 @@ def main() -> None:
                 _old_rules_on(v6, "v6", V5_RULES, "rules before round 4", results)  # round 4's before/after (v6 unseen then)
                 _old_rules_on(v6, "v6", V6_RULES, "rules of round 4", results)  # round 5's before on v6 (fitted after)
             if name == "v7" and method == "rules":
-                _old_rules_on(v7, "v7", V6_RULES, "rules of round 4", results)  # round 5's before/after on unseen text
+                _old_rules_on(v7, "v7", V6_RULES, "rules of round 4", results)  # round 5's before/after (v7 unseen then)
+                _old_rules_on(v7, "v7", V7_RULES, "rules of round 5", results)  # round 6's before on v7 (fitted after)
+            if name == "v8" and method == "rules":
+                _old_rules_on(v8, "v8", V7_RULES, "rules of round 5", results)  # round 6's before/after on unseen text
             totals = [0, 0, 0]
             for kind, m in evaluate(subset, method=method).items():
                 print(_prf_line(f"{name}/{method}", kind, m))
                 totals = [a + b for a, b in zip(totals, (m["tp"], m["fp"], m["fn"]))]
-                gate = (name == "v7" and method == shipped) or (name == "real" and method == "rules")
+                gate = (name == "v8" and method == shipped) or (name == "real" and method == "rules")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 label = labels.get(name, name) + (f", {method} (fitted: training data)" if fitted else f", {method}")
                 for fig, val, target in (("precision", m["precision"], 0.9), ("recall", m["recall"], 0.75)):
                     results.append({"figure": f"{fig} {kind} ({label}, n+={m['support']}, tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
                                     "target": target if gate else None, "measured": round(val, 3), "unit": "",
                                     "ok": val >= target if gate else True})
-            if name in ("v3", "v4", "v5", "v6", "v7"):
+            if name in ("v3", "v4", "v5", "v6", "v7", "v8"):
                 print(f"{name}/{method:<10} {'all types':<18}      tp/fp/fn {totals[0]}/{totals[1]}/{totals[2]}")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 results.append({"figure": f"{name} all types tp/fp/fn, {method}" + (" (fitted: training data)" if fitted else ""),
@@ -404,10 +433,12 @@ def main() -> None:
     results.append({"figure": f"dev hard negatives that fired anything, rules (of {len(negatives)})", "target": 0, "measured": fired,
                     "unit": "texts", "ok": fired == 0})
     for method in METHODS:
-        neg = [r for r in v7 if not r["labels"]]
-        fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg], method=method))
-        results.append({"figure": f"v7-holdout negatives that fired anything, {method} (of {len(neg)})", "target": None,
-                        "measured": fired, "unit": "texts", "ok": True})
+        for name, subset in (("v7", v7), ("v8", v8)):
+            neg = [r for r in subset if not r["labels"]]
+            fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg], method=method))
+            what = "v7 (development since round 6)" if name == "v7" else "v8-holdout"
+            results.append({"figure": f"{what} negatives that fired anything, {method} (of {len(neg)})", "target": None,
+                            "measured": fired, "unit": "texts", "ok": True})
     head, weights = intent_model.load_head(), intent_ngram.load_weights()
     for tag, rec in (("hybrid head", head), ("ngram weights", weights)):
         for name, rep in rec.get("cv", {}).items():
@@ -464,7 +495,7 @@ def main() -> None:
 
 def _old_rules_on(rows: list[dict], name: str, commit: str, what: str, results: list[dict]) -> None:
     """An older rules version (``commit``) on a set: a round's before figures (``V5_RULES`` = before round 4,
-    ``V6_RULES`` = round 4's rules, before round 5)."""
+    ``V6_RULES`` = round 4's rules, before round 5, ``V7_RULES`` = round 5's rules, before round 6)."""
     old = intent_model._rules_at(commit)
     tag = f"{name}/rules@{commit[:7]}"
     totals = [0, 0, 0]
