@@ -121,6 +121,16 @@ more occupations (casuals, attendants, pickers, packers, the British "posts"), "
 product at a price, a transitive "premieres" (not a film, series or show), "arrives at <price>", and a
 subscription or pricing "plan" is a product.
 
+Round 7 (from the errors of v8, a development set since; v9 frozen before it). Precision: transport
+routes and timetables, public programmes and schemes, memoirs, biographies and books are not launches,
+nor is an intransitive launch whose subject is not a product ("the timetable overhaul launches next
+month") or a feature "spotted" / "in testing"; "puts hiring on hold/ice" is a freeze; a market's total
+("startups raised $Xbn in 2023", "..., report says") is not a round. Recall: more ISO currency codes (KES,
+PLN, EGP, COP, GHS ...), "harvests / reaps <money>", pre-Series rounds, convertibles and asset-backed /
+warehouse facilities; "to recruit / hire / take on N for|at", "recruitment of N", "applications for N
+places", more occupations; a title or mantle "handed" to someone, a chief "sent home / packing / shown
+the door"; "takes wraps off" without an article, a service that "goes live in <market>".
+
 Decisions: a departure without a named successor IS a ``leadership_change`` ("CEO steps down"),
 and so is hiring a named executive ("Meta hires Scale AI CEO ...") -- that is not ``hiring``,
 which means adding headcount. Talks to raise ("in talks to raise") count as funding. An IPO alone
@@ -158,18 +168,22 @@ _MONEY = (
     # words after an amount ("100 billion won", "5 billion yen")
     # (letter prefixes only at a word start: patterns that begin with money scan every position)
     r"(?:(?:[$€£¥₹₩₦₱₺₫]|\b(?:(?:a|au|c|ca|nz|s|sg|hk|r|us|nt|mx)[$€£¥₹₩₦₱₺₫]|(?:usd|eur|gbp|inr|chf|sek|nok|dkk|jpy|cny|rmb|aud|"
-    r"cad|sgd|hkd|zar|brl|krw|aed|ngn)\s?|rs\.?\s?|r(?=\d[\d,.]*\s?(?:m|mn|bn|million|billion)\b)))\d[\d,.]*\s?(?:k|m|mn|b|bn|million|billion|crore|lakh)?\b"
+    r"cad|sgd|hkd|zar|brl|krw|aed|ngn|"
+    # round 7: more ISO codes ("KES 20bn", "PLN 300m")
+    r"kes|pln|egp|php|idr|myr|thb|czk|huf|mxn|cop|clp|sar|qar|kwd|ils|twd|nzd|ghs|mad|pkr|bdt)\s?|rs\.?\s?|r(?=\d[\d,.]*\s?(?:m|mn|bn|million|billion)\b)))\d[\d,.]*\s?(?:k|m|mn|b|bn|million|billion|crore|lakh)?\b"
     r"|\d[\d,.]*\s?(?:million|billion|trillion|crore|lakh)\s+(?:dollars|euros|pounds|rupees|won|yen|yuan|renminbi|rand|reais|"
     r"pesos|naira|shillings|francs|kronor|kroner|krona|zloty|ringgit|baht|rupiah|lira|dirhams|riyals|dinars)\b)"
 )
-_ROUND = r"(?:pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?|growth|venture|funding|financing|equity|pre-?ipo)"
+_ROUND = r"(?:pre-?seed|seed|(?:pre-)?series\s+[a-h](?:-?\d|\+)?|growth|venture|funding|financing|equity|pre-?ipo)"
 _ROUND_NOUN = (
     r"(?:round|funding|financing|investment|extension|raise|backing|boost|injection|lifeline|"
     # round 4: debt raises are funding (the sets' convention): credit lines, facilities, loans, securitisations
     r"credit\s+(?:line|facility)|(?:debt|credit|loan|term\s+loan|revolving(?:\s+credit)?|securiti[sz]ation)\s+facility|"
     r"debt\s+financing|(?:senior\s+)?(?:secured\s+)?(?:term\s+)?loan|securiti[sz]ation(?:\s+financing)?|"
     # round 5: a private placement and a "fundraise" are rounds
-    r"(?:private\s+)?placement|fundraise|fundraising|capital\s+raise)"
+    r"(?:private\s+)?placement|fundraise|fundraising|capital\s+raise|"
+    # round 7: convertibles and asset-backed / warehouse facilities ("taps EUR150m convertible from", "$340m asset-backed facility")
+    r"convertible(?:\s+(?:notes?|bonds?|loans?|debt))?|(?:asset-backed|warehouse|financing|funding)\s+(?:facility|financing|line))"
 )
 _JOB_NOUN = (
     r"(?:jobs?|workers?|employees|staff(?:ers)?|people|engineers?|roles?|positions?|hires|\w*people|"
@@ -179,7 +193,10 @@ _JOB_NOUN = (
     r"operators|programmers|coders|apprentices|cashiers|clerks|trainees|temps|cabin\s+crew|crew\s+members|couriers|"
     r"bakers|chefs|welders|electricians|managers|advisers|advisors|officers|colleagues|hands|phds|"
     # round 6: more occupations and the British "posts" ("adds 600 posts", "seeks 2,000 festive casuals")
-    r"posts|casuals|attendants|packers|pickers|guards|labou?rers|cleaners|carers|agents(?=\s+(?:for|to|in|at|across)\b))"
+    r"posts|casuals|attendants|packers|pickers|guards|labou?rers|cleaners|carers|"
+    # round 7: more occupations
+    r"screeners|cadets|firefighters|paramedics|doctors|accountants|auditors|lawyers|miners|machinists|fitters|tellers|stewards|waiters|"
+    r"agents(?=\s+(?:for|to|in|at|across)\b))"
 )
 _QTY = r"(?:up\s+to\s+|more\s+than\s+|over\s+|nearly\s+|about\s+|around\s+|another\s+|an?\s+additional\s+|some\s+)?(?:\d[\d,.]*\s?k?|hundreds|thousands|dozens|tens\s+of\s+thousands)"
 _TITLE = (
@@ -204,7 +221,7 @@ _LAUNCH_VERB = (
     r"announc(?:es|ed|ing)\s+(?:the\s+)?(?:launch|release|availability|general\s+availability)\s+of|"
     # round 4: reveal verbs of trade and regional press ("reveals Ioniq 9", "shows off rollable laptop",
     # "takes the wraps off Veo 3", "pulls the covers off", "drives in Curvv EV", "switches on 5G network")
-    r"reveal(?:s|ed|ing)?|shows?\s+off|showed\s+off|tak(?:es|ing)\s+the\s+wraps\s+off|pull(?:s|ed)?\s+the\s+(?:covers|wraps)\s+off|"
+    r"reveal(?:s|ed|ing)?|shows?\s+off|showed\s+off|tak(?:es|ing)\s+(?:the\s+)?wraps\s+off|pull(?:s|ed)?\s+the\s+(?:covers|wraps)\s+off|"
     r"drives?\s+in|"
     # round 5: the British "brings out" a product ("brings out its first electric road bike"; not "brings out the best")
     r"(?:brings?|brought|bringing)\s+out(?=\s+(?:(?:its|their|a|an|new|the\s+new|the\s+first|first|limited|special)\b|[$€£¥₹]\d))|"
@@ -229,7 +246,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"scoops?|scooped|hauls?\s+in|hauled\s+in|mops?\s+up|mopped\s+up|nets|netted|pockets?|pocketed|banks|banked|"
          rf"picks?\s+up|picked\s+up|snaps?\s+up|reels?\s+in|reeled\s+in|clinch(?:es|ed)|obtains?|obtained|tops?\s+up\s+with|"
          # round 5: "gathers $10m", "amasses", "scores 100 billion won", "grabs", "brings in"
-         rf"gathers?|gathered|amass(?:es|ed)|scores?|scored|grabs?|grabbed|brings?\s+in|brought\s+in)\s+(?:a\s+|an\s+|another\s+|its\s+|new\s+|fresh\s+|over\s+|more\s+than\s+|nearly\s+|about\s+|up\s+to\s+)*{_MONEY}", 0.9),
+         rf"gathers?|gathered|amass(?:es|ed)|scores?|scored|grabs?|grabbed|brings?\s+in|brought\s+in|"
+         # round 7: "harvests $70m", "reaps"
+         rf"harvests?|harvested|reaps?|reaped)\s+(?:a\s+|an\s+|another\s+|its\s+|new\s+|fresh\s+|over\s+|more\s+than\s+|nearly\s+|about\s+|up\s+to\s+)*{_MONEY}", 0.9),
         (rf"{_MONEY}\s+(?:in\s+)?(?:new\s+|fresh\s+)?{_ROUND}\b", 0.85),
         (rf"\b(?:pre-?seed|seed|series\s+[a-h](?:-?\d|\+)?)\s+(?:{_ROUND_NOUN})\b", 0.85),
         (rf"{_MONEY}\s+(?:(?:new|fresh|funding|financing|venture|growth|equity|strategic|(?:early|late)-?stage|"
@@ -267,8 +286,10 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"seeks?\s+to|seeking\s+to|hopes?\s+to)\s+(?:hire|recruit|add|create|employ|onboard|fill|take\s+on|bring\s+on|bring\s+in|induct)\s+"
          rf"{_QTY}\s+(?:[\w&-]+\s+){{0,3}}?{_JOB_NOUN}\b", 0.9),
         # a bare headcount: "to hire 10,000 this year", "a center that will employ 400"
-        (rf"\b(?:to|will|plans?\s+to|set\s+to|expects?\s+to)\s+(?:hire|employ|recruit)\s+{_QTY}"
-         rf"(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|more|new|people|staff)\b)", 0.8),
+        (rf"\b(?:to|will|plans?\s+to|set\s+to|expects?\s+to)\s+(?:hire|employ|recruit|take\s+on)\s+{_QTY}"
+         rf"(?=\s*$|\s*[,.;]|\s+(?:this|next|by|over|in|across|at|for|more|new|people|staff)\b)", 0.8),
+        # round 7: "begins recruitment of 2,000 engineers", "opens applications for 1,200 graduate places"
+        (rf"\brecruitment\s+(?:of|for)\s+{_QTY}\b|\bapplications\s+for\s+{_QTY}\s+(?:[\w-]+\s+)?(?:places|posts|jobs|roles|positions|vacancies)\b", 0.8),
         (r"\b(?:begins?|began|starts?|started|starting)\s+(?:recruiting|hiring)\b", 0.8),
         (rf"\b(?:posts?|posted|posting|advertis(?:es|ed|ing)|lists|listed)\s+{_QTY}\s+(?:of\s+)?(?:new\s+|open\s+)?(?:job\s+)?"
          rf"(?:listings|openings|vacancies|postings|jobs|roles|positions)\b", 0.8),
@@ -325,7 +346,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"poached|sacked|dismissed|removed|(?:to\s+be\s+)?replaced|hands?\s+over\s+to|handing\s+over\s+to|"
          rf"gives?\s+up\s+(?:his\s+|her\s+|their\s+|the\s+)?(?:[\w-]+\s+)?(?:role|job|post|title|position)|bows?\s+out|heads?\s+for\s+the\s+exit|"
          # round 6: "boss X walks out", "CFO moves on after five years"
-         rf"walks?\s+out|walked\s+out|moves?\s+on|moved\s+on)\b", 0.85),
+         rf"walks?\s+out|walked\s+out|moves?\s+on|moved\s+on|"
+         # round 7: "managing director X sent home", "shown the door", "let go"
+         rf"(?:is\s+|was\s+)?sent\s+(?:home|packing)|shown\s+the\s+door|(?:is\s+|was\s+)?let\s+go)\b", 0.85),
         (rf"\b(?:steps?|stepping|stepped)\s+(?:down|aside)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b|\b(?:resign(?:s|ed)?|retir(?:es|ed|e)|quits?|exits?|departs?)\s+(?:as|from)\s+(?:[\w'.-]+\s+){{0,3}}?{_TITLE}\b", 0.85),
         (rf"\bappointment\s+of\b[^.;:]{{0,60}}?\b{_TITLE}\b", 0.9),
         # round 5: "swaps CEO", "changes finance chief", "replaces its chairman"
@@ -333,7 +356,7 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
          rf"(?!\s+(?:pay|compensation|salary|package|bonus|succession\s+plan|title|rules?))", 0.85),
         # round 4 (from v3-v5): handovers, "names X to succeed Y", "confirms/welcomes X as <title>", an executive
         # "to lead" a business, "takes the helm", a top executive who leaves, a management reshuffle
-        (rf"\bhand(?:s|ed|ing)?\s+(?:over\s+)?(?:the\s+|his\s+|her\s+)?(?:{_TITLE}\s+)?(?:role|job|post|reins|baton|position|top\s+job)\s+to\b|"
+        (rf"\bhand(?:s|ed|ing)?\s+(?:over\s+)?(?:the\s+|his\s+|her\s+)?(?:{_TITLE}\s+)?(?:role|job|post|reins|baton|position|top\s+job|title|mantle)\s+to\b|"
          rf"\b(?:leav(?:e|es|ing)|give\s+up|gives\s+up|giving\s+up|quits?)\s+(?:his\s+|her\s+|their\s+|the\s+|its\s+)?(?:role\s+as\s+)?{_TITLE}\b", 0.85),
         (r"\b(?:nam|appoint|tap|pick|select|choos|chose|install)\w*\b[^.;:]{0,40}?\bto\s+succeed\b", 0.8),
         (rf"\b(?:confirm|welcom)\w*\b(?:[^.;:]|(?<=dr|mr|ms|st)\.){{0,50}}?\bas\s+(?:its\s+|the\s+|new\s+|permanent\s+|interim\s+|our\s+)?{_TITLE}\b", 0.85),
@@ -363,7 +386,9 @@ _POSITIVE: dict[str, list[tuple[str, float]]] = {
         # round 4 (from v3-v5): availability and arrival shapes of trade and regional press
         (r"\bmak(?:es|ing|e)\s+(?!(?:shares?|stock|funds?|money|capital|cash|data|documents|records|loans?|credit)\b|[$€£¥₹])(?:[\w.+()-]+\s+){1,5}?(?:generally\s+|widely\s+|broadly\s+)?available\b|"
          r"\bnow\s+(?:generally\s+)?available\s+(?:on|to|in|for|across)\b|\bnow\s+on\s+sale\b|\b(?:is|are)\s+now\s+live\b|"
-         r"\bnow\s+live\s+(?:for|on|in|to)\b|\bout\s+now\b|\bgo(?:es)?\s+live\s+with\b", 0.8),
+         r"\bnow\s+live\s+(?:for|on|in|to)\b|\bout\s+now\b|\bgo(?:es)?\s+live\s+with\b|"
+         # round 7: a service that "goes live in Colombia"
+         r"\bgo(?:es)?\s+live\s+(?:in|across)\s+(?!(?:\d|the\s+(?:next|coming))\b)", 0.8),
         (r"\barriv(?:es|ed)\s+in\s+(?:[\w-]+\s+)?(?:showrooms|dealerships|stores|shops)\b|\b(?:hits?|hitting)\s+(?:[\w-]+\s+)?(?:stores|shops|showrooms)\b|"
          r"\barriv(?:es|ed)\s+(?:with\b[^.;]{0,60}?|at\s+)(?:price\s+tag|[$€£₹]\s?\d|rs\.?\s?\d)|"
          r"\blands?\s+on\s+(?:ios|android|iphone|ipad|mac|windows|the\s+app\s+store|google\s+play|pc|xbox|playstation)\b", 0.8),
@@ -403,7 +428,7 @@ _RETRO = re.compile(
 )
 # round 4: a launch that may happen is not one ("iPhone 17 could launch with ...", "tipped to launch")
 _LAUNCH_HEDGE = re.compile(r"\b(?:could|might|may|tipped\s+to|rumou?red\s+to|expected\s+to|likely\s+to)\s+(?:\w+\s+)?$", _F)
-_LEAK = re.compile(r"\bleak(?:s|ed)?\b|\bleaker\b|\b(?:could|might|expected\s+to|tipped\s+to|likely\s+to)\s+(?:\w+\s+)?"
+_LEAK = re.compile(r"\bleak(?:s|ed)?\b|\bleaker\b|\bspotted\b|\b(?:in|under)\s+(?:internal\s+)?testing\b|\bbeing\s+tested\b|\b(?:could|might|expected\s+to|tipped\s+to|likely\s+to)\s+(?:\w+\s+)?"
                    r"(?:launch|arrive|debut|go\s+on\s+sale|hit|land|be\s+(?:unveiled|released|launched))\b", _F)
 # round 4: how-to pieces, webinars and podcasts are about the topic, not an event ("How to raise a seed round")
 _HOWTO = re.compile(r"^(?:podcast|webinar|opinion|explainer|analysis|comment|how)\b|\bhow\s+to\s+(?:raise|launch|hire|fundraise|recruit|build|pitch)\b|"
@@ -525,7 +550,10 @@ _LAUNCH_NONPRODUCT = re.compile(
     r"(?:brand|visual|corporate)\s+identity|rebrand\w*|governance|(?:corporate\s+)?structure|(?:fire\s+)?sale|"
     # round 6: corporate actions and debt ("launch joint venture", "launches demerger process", "gilt syndication")
     r"joint\s+ventures?|jvs?|demergers?|spin-?offs?|(?:sale|review|tender|bidding|selection|search|demerger)\s+process|"
-    r"bonds?|gilts?|eurobonds?|sukuk|syndications?|(?:debt|bond|notes)\s+(?:sale|offering|issue|issuance)|issuance)\b(?!-)"
+    r"bonds?|gilts?|eurobonds?|sukuk|syndications?|"
+    # round 7: transport routes and timetables, a person's memoir or book, a public programme
+    r"(?:[\w-]+\s+){0,3}?(?:routes?|timetables?|programmes?|schemes?|memoirs?|autobiograph(?:y|ies)|biograph(?:y|ies)|novels?|cookbooks?)|"
+    r"(?:debt|bond|notes)\s+(?:sale|offering|issue|issuance)|issuance)\b(?!-)"
     # ...unless a product noun follows, directly or after one more word that is not a preposition
     # ("rules engine", "policy management platform", "point of sale terminal")
     r"(?!\s+(?:(?!(?:for|to|of|at|in|on|with|from|by|as|and)\b)[\w-]+\s+)?(?:platform|tool|app|model|service|product|"
@@ -562,6 +590,18 @@ _LAUNCH_QUANTITY = re.compile(
     _F,
 )
 # the bare noun "launch" with a date/timing after it is a promise, not a release ("promises launch next year")
+# round 7: a market's total, not one company's round ("African startups raised $2.9bn in 2023, report says")
+_AGGREGATE_FUNDING = re.compile(
+    r"\b(?:startups|start-ups|companies|firms|fintechs|founders|scale-?ups|ventures)\s+(?:in\s+[\w-]+\s+)?(?:have\s+)?(?:raised|raise|drew|attracted|secured)\b|"
+    r"[,;]\s*(?:a\s+|new\s+)?(?:report|study|survey|data|research|analysis)\s+(?:says|shows|finds|reveals)\b",
+    _F,
+)
+# round 7: an intransitive launch whose subject is not a product ("timetable overhaul launches next month")
+_NONPRODUCT_SUBJECT = re.compile(
+    r"\b(?:overhaul|timetables?|schedules?|consultation|review|probe|investigation|inquiry|strike|scheme|programme|campaign|"
+    r"appeal|sale|offer|tender|auction|ipo|listing|route|service\s+changes|changes|cuts|restructuring|reform|plan|policy)\s+$",
+    _F,
+)
 _LAUNCH_NOUN_TIMING = re.compile(r"\s+(?:next|later|this|soon|by|date|window|timeline|scrubbed|delayed|postponed|pushed|pad|site|"
                                  r"season|event|party|day|plans?)\b|\s+in\s+(?:19|20)\d\d\b|\s*$", _F)
 # "Apple announces Apple Intelligence at WWDC": announces + a capitalised name (case-sensitive, original
@@ -636,7 +676,9 @@ _HIRING_FREEZE = re.compile(
     r"pull\w*\s+back\s+on|scal\w*\s+back(?:\s+on)?|end\w*|cancel\w*)\s+(?:[\w-]+\s+){0,2}?hiring\b|"
     r"\b(?:cut|cuts|cutting|slash\w*|trim\w*|axe[sd]?|axing|scrap\w*|rethink\w*|reconsider\w*|review\w*)\s+(?:[\w-]+\s+){0,2}?hiring\b|"
     r"\bhiring\b[^.;]{0,30}?\b(?:is|are|was|were)\s+down\b|"
-    r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b|"
+    r"\bhiring\s+(?:freeze|pause|slowdown|halt|slows|slowed|cuts?)\b|"
+    # round 7: "puts campus hiring on hold", "hiring on ice"
+    r"\bhiring\s+(?:plans\s+)?on\s+(?:hold|ice|pause)\b|\b(?:no\s+longer|not|stopped)\s+hiring\b|"
     r"\bhir\w*\s+(?:far\s+|much\s+|even\s+|significantly\s+)?(?:fewer|less)\b|"
     r"\bhir\w*\s+(?:more\s+|much\s+|far\s+)?(?:slowly|cautiously|sparingly)\b|\b(?:fewer|less)\s+(?:[\w-]+\s+){0,2}?(?:hires|hiring)\b|"
     r"\bhiring\b[^.;]{0,40}?\b(?:has\s+|have\s+)?(?:fell|fallen|falls|drops?|dropped|declin\w+|slump\w*|plung\w+|"
@@ -672,7 +714,10 @@ _GATES: dict[str, tuple[str, ...]] = {
                 "seed", "series", "round", "valu", "funds", "funding", "financing", "capital", "money", "backing",
                 "investment", "₩", "₦", "₱", "₺", "₫", "chf", "sek", "nok", "dkk", "jpy", "cny", "rmb", "aud", "cad", "sgd",
                 "hkd", "zar", "brl", "krw", "aed", "ngn", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "placement",
-                "fundrais"),
+                "fundrais",
+                # round 7: the new ISO codes, convertibles and facilities
+                "kes", "pln", "egp", "php", "idr", "myr", "thb", "czk", "huf", "mxn", "cop", "clp", "sar", "qar", "kwd", "ils",
+                "twd", "nzd", "ghs", "mad", "pkr", "bdt", "convertible", "facility"),
     "hiring": ("hir", "recruit", "job", "worker", "employ", "staff", "people", "engineer", "role", "position",
                "headcount", "workforce", "team", "opening", "listing", "vacanc", "posting", "banker", "researcher", "fresher", "graduate", "nurse", "driver",
                "developer", "intern", "specialist", "reps", "representative", "scientist", "technician",
@@ -681,7 +726,10 @@ _GATES: dict[str, tuple[str, ...]] = {
                "apprentice", "cashier", "clerk", "trainee", "temp", "crew", "courier", "baker", "chef", "welder",
                "electrician", "manager", "adviser", "advisor", "officer", "colleague", "hands", "phd", "vacanc",
                "hub", "office", "poach", "talent", "executive", "hands", "casual", "attendant", "posts", "packer", "picker",
-               "guard", "labo", "cleaner", "carer", "agents"),
+               "guard", "labo", "cleaner", "carer", "agents",
+               # round 7
+               "take on", "screener", "cadet", "firefight", "paramedic", "doctor", "accountant", "auditor", "lawyer", "miner",
+               "machinist", "fitter", "teller", "steward", "waiter", "places"),
     "leadership_change": ("ceo", "cfo", "cto", "coo", "cro", "cmo", "cio", "ciso", "cpo", "chro", "chief", "president",
                           "chair", "vp", "counsel", "director", "head of", "board", "to lead", "to head", "to run",
                           "to oversee", "boss", "top job", "top post", "top role", "top position", "succeed", "helm",
@@ -739,6 +787,7 @@ def _score_type(kind: str, text: str, year: int | None) -> tuple[float, str, int
             or _LAUNCH_QUANTITY.match(text, end)
             or (m.group() == "launch" and _LAUNCH_NOUN_TIMING.match(text, end))
             or _NONCOMPANY_ACTOR.search(text, max(0, start - 50), start)
+            or _NONPRODUCT_SUBJECT.search(text, max(0, start - 30), start)
             or (m.group().startswith("debut") and (_MARKET_DEBUT.search(text, max(0, start - 40), start)
                                                    or _MARKET_DEBUT_AFTER.match(text, end)))
         ):
@@ -771,6 +820,8 @@ def _sovereign_before(text: str, start: int) -> bool:
 
 
 def _global_penalty(kind: str, text: str, span_start: int) -> float:
+    if kind == "funding" and _AGGREGATE_FUNDING.search(text):
+        return 0.0
     if _HOWTO.search(text) or (kind == "funding" and _CHARITY.search(text)) or (kind == "product_launch" and _LEAK.search(text)):
         return 0.0
     if kind in ("funding", "product_launch") and ("bond" in text or "gilt" in text or "muni" in text or "treasur" in text) and (
