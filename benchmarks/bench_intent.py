@@ -3,7 +3,8 @@
 REVOPS_INTENT_METHOD=hybrid): per-type precision/recall on the labelled dev set (all, dev split,
 hash-holdout split, real-world subset; the rules only), on the development sets fresh, v2, v3, v4, v5
 v6 and v7 (v6 also with the rules before round 4 and with round 4's; v7 also with round 4's and round 5's),
-and on the frozen v8 holdout (gated for the shipped default; also run with round 5's rules, before round 6); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
+on v8 (a development set since round 7, also with round 5's and round 6's rules) and on the frozen v9 holdout
+(gated for the shipped default; also run with round 6's rules, before round 7); out-of-sample figures recorded in the head and in the n-gram weights (nested CV,
 leave-one-set-out); whether both match a retrain; the n-gram cold-start time; classify_many throughput
 (rules on 100k texts, ngram on 20k, hybrid on 3k).
 
@@ -349,9 +350,41 @@ v8 (frozen holdout), run ONCE (--quick) after 0ab06a1 (the pre-registration), pe
   per-type counts are otherwise unchanged; the lead_scores benchmark was not re-run.
   v8 is now spent as a holdout; a v9 is needed for the next change.
 
+Round 7 (2026-12-07). v8 became a development set.
+- tests/data/intent_holdout_v9.jsonl ("v9"): written and committed alone by a DIFFERENT author from the one
+  who tuned round 7, who never read the rules or ran a detector on it. The round-7 author never opened,
+  grepped or diffed it; it is read only through this bench, once, per-type totals only.
+- The rules (intent.py, "Round 7" in its docstring) were tuned on v8's errors (its 7 false positives, launch
+  5, funding 1, hiring 1, and its misses) with class-level fixes: routes, timetables, public programmes and
+  schemes, memoirs and books are not launches, nor is an intransitive launch of a non-product subject
+  ("overhaul launches next month") or a feature "spotted in testing"; "puts hiring on hold" is a freeze; a
+  market's total ("startups raised ..., report says") is not a round. Recall: more ISO currency codes,
+  "harvests/reaps <money>", pre-Series rounds, convertibles and asset-backed/warehouse facilities; "to
+  recruit/hire/take on N for|at", "recruitment of N", "applications for N places", more occupations; a
+  title "handed" on, a chief "sent home/packing"; "takes wraps off", "goes live in <market>".
+  No development set's rule output changed (dev, fresh, v2-v7 row by row identical), so both learned heads
+  are unchanged and their `check`s pass.
+v8 (development since round 7) before and after round 7, rules, tp/fp/fn (after = fitted, not evidence):
+                         rules of round 6 (4cbe175)  rules of round 7
+      funding            P 0.976 R 0.851 40/1/7      P 1.000 R 0.979 46/0/1
+      hiring             P 0.974 R 0.844 38/1/7      P 1.000 R 0.978 44/0/1
+      leadership_change  P 1.000 R 0.957 44/0/2      P 1.000 R 1.000 46/0/0
+      product_launch     P 0.894 R 0.913 42/5/4      P 1.000 R 0.957 44/0/2
+      all types          164/7/20                    180/0/4
+  v8 negatives that fired anything (of 181): 7 -> 0. Left as misses on purpose (one-off shapes, no class
+  behind them): "draws 124 billion won" (a bare "draws <money>" is also a box-office figure), "seeks 300
+  Omani nationals" (nationals is not an occupation), "presents <car> at <show>", "announces PlayStation
+  Portal handheld". Other development sets after round 7: dev, fresh, v2-v7 row-by-row identical.
+  Throughput, side by side in one process on the same 20k texts: round 6 16.3k/16.4k/15.7k/16.8k, round 7
+  15.0k/15.2k/15.5k/15.8k texts/s (four runs on the loaded machine), so round 7 costs ~3-8%.
+Pre-registered (commit message of the commit that added v9 to this bench, before it ran): as rounds 4-6, the
+rules stay the default unless the ngram method (or a new rules+head combination; the hybrid is not eligible:
+model load and torch) has on v9, summed over the four types, more tp than the rules AND no more fp, AND per
+type precision(M) >= precision(rules) - 0.03. v9 is run once (--quick) for every method and round 6's rules.
+
 Targets: precision >= 0.9 and recall >= 0.75 per type on the dev set's real subset (rules) and on
-v8 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
-cold start < 1 s. The other methods' v8 figures and every CV figure are reported, not gated.
+v9 for the shipped default (REVOPS_INTENT_METHOD unset); 100k texts in < 10 s (rules); the ngram
+cold start < 1 s. The other methods' v9 figures and every CV figure are reported, not gated.
 The throughput corpus is 50% dev-set headlines and 50% non-business filler (as a news feed is),
 each made distinct with a suffix so the per-text cache cannot help.
 
@@ -383,11 +416,13 @@ V4 = DATA / "intent_holdout_v4.jsonl"  # frozen before the hybrid; a development
 V5 = DATA / "intent_holdout_v5.jsonl"  # frozen before the ngram method; a development set since round 4 (rules tuned, ngram trained on it)
 V6 = DATA / "intent_holdout_v6.jsonl"  # frozen before round 4; a development set since round 5 (rules tuned on it)
 V7 = DATA / "intent_holdout_v7.jsonl"  # frozen before round 5 (another author); a development set since round 6 (rules tuned on it)
-V8 = DATA / "intent_holdout_v8.jsonl"  # frozen before round 6 (another author): never tune or train on it
+V8 = DATA / "intent_holdout_v8.jsonl"  # frozen before round 6 (another author); a development set since round 7 (rules tuned on it)
+V9 = DATA / "intent_holdout_v9.jsonl"  # frozen before round 7 (another author): never tune or train on it
 METHODS = ("rules", "ngram", "hybrid")
 V5_RULES = "024050a476d908d5935d1a3d5121e4a7d77cce09"  # the rules evaluated on v5 (before round 4), also run on v6
 V6_RULES = "39d30d97ca2b92eeb050caa4ba627a2b0fa82254"  # the rules evaluated on v6 (round 4, before round 5), also run on v7
 V7_RULES = "bd6d5bb9a32f508395cecfd59779d4cd1466e17e"  # the rules evaluated on v7 (round 5, before round 6), also run on v8
+V8_RULES = "4cbe175e430692256d7da59468c37040ba777e30"  # the rules evaluated on v8 (round 6, before round 7), also run on v9
 FILLER = [
     "Local council approves budget for new park", "Storms expected across the Midwest this weekend",
     "Opinion: why remote work is here to stay", "Stock market closes higher on tech rally",
@@ -413,6 +448,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20k texts for rules throughput, 5k ngram, 500 hybrid; no retrain checks")
     args = parser.parse_args()
     rows, fresh, v2, v3, v4, v5, v6, v7, v8 = (_load(p) for p in (DEVSET, FRESH, V2, V3, V4, V5, V6, V7, V8))
+    v9 = _load(V9) if V9.exists() else []  # being written by another author until it is committed
     subsets = {
         "all": rows,
         "dev": [r for r in rows if devset_split(r["text"]) == "dev"],
@@ -425,7 +461,8 @@ def main() -> None:
         "v5": v5,  # frozen holdout before round 4; the rules were tuned and the ngram head trained on it since
         "v6": v6,  # frozen holdout before round 5; the rules were tuned on it since (no head trains on it)
         "v7": v7,  # frozen holdout before round 6; the rules were tuned on it since (no head trains on it)
-        "v8": v8,  # the frozen holdout
+        "v8": v8,  # frozen holdout before round 7; the rules were tuned on it since (no head trains on it)
+        **({"v9": v9} if v9 else {}),  # the frozen holdout
     }
     training = {"all", "fresh", "v2", "v3", "v4"}  # trains both learned methods; v5 trains the ngram head only
     labels = {"fresh": "fresh set, used for tuning", "v2": "v2 set, used for tuning in round 3",
@@ -433,12 +470,13 @@ def main() -> None:
               "v5": "v5 set, development since round 4 (rules tuned, ngram trained on it)",
               "v6": "v6 set, development since round 5 (rules tuned on it)",
               "v7": "v7 set, development since round 6 (rules tuned on it)",
-              "v8": "v8 holdout, written before round 6"}
+              "v8": "v8 set, development since round 7 (rules tuned on it)",
+              "v9": "v9 holdout, written before round 7"}
     shipped = load_settings({}).intent_method  # what the product runs by default
     results: list[dict] = []
     print("subsets: all/dev/devhold/real = tuned dev set (devhold = its hash holdout split); fresh, v2, v3, v4, v5, v6, v7 = used for "
-          "tuning the rules (v3-v5 in round 4, v6 in round 5, v7 in round 6); fresh, v2, v3, v4 and the dev set = training data of "
-          "the learned methods (v5 of ngram too); v8 = the frozen holdout (gated for the shipped default)")
+          "tuning the rules (v3-v5 in round 4, v6 in round 5, v7 in round 6, v8 in round 7); fresh, v2, v3, v4 and the dev set = training data of "
+          "the learned methods (v5 of ngram too); v8 = tuned on in round 7; v9 = the frozen holdout (gated for the shipped default)")
     print(f"default method (REVOPS_INTENT_METHOD unset): {shipped}")
     print(f"{'subset':<14} {'type':<18} {'n+':>4} {'prec':>6} {'recall':>6}  tp/fp/fn")
     for method in METHODS:
@@ -452,19 +490,22 @@ def main() -> None:
                 _old_rules_on(v7, "v7", V6_RULES, "rules of round 4", results)  # round 5's before/after (v7 unseen then)
                 _old_rules_on(v7, "v7", V7_RULES, "rules of round 5", results)  # round 6's before on v7 (fitted after)
             if name == "v8" and method == "rules":
-                _old_rules_on(v8, "v8", V7_RULES, "rules of round 5", results)  # round 6's before/after on unseen text
+                _old_rules_on(v8, "v8", V7_RULES, "rules of round 5", results)  # round 6's before/after (v8 unseen then)
+                _old_rules_on(v8, "v8", V8_RULES, "rules of round 6", results)  # round 7's before on v8 (fitted after)
+            if name == "v9" and method == "rules":
+                _old_rules_on(v9, "v9", V8_RULES, "rules of round 6", results)  # round 7's before/after on unseen text
             totals = [0, 0, 0]
             for kind, m in evaluate(subset, method=method).items():
                 print(_prf_line(f"{name}/{method}", kind, m))
                 totals = [a + b for a, b in zip(totals, (m["tp"], m["fp"], m["fn"]))]
-                gate = (name == "v8" and method == shipped) or (name == "real" and method == "rules")
+                gate = (name == "v9" and method == shipped) or (name == "real" and method == "rules")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 label = labels.get(name, name) + (f", {method} (fitted: training data)" if fitted else f", {method}")
                 for fig, val, target in (("precision", m["precision"], 0.9), ("recall", m["recall"], 0.75)):
                     results.append({"figure": f"{fig} {kind} ({label}, n+={m['support']}, tp/fp/fn={m['tp']}/{m['fp']}/{m['fn']})",
                                     "target": target if gate else None, "measured": round(val, 3), "unit": "",
                                     "ok": val >= target if gate else True})
-            if name in ("v3", "v4", "v5", "v6", "v7", "v8"):
+            if name in ("v3", "v4", "v5", "v6", "v7", "v8", "v9"):
                 print(f"{name}/{method:<10} {'all types':<18}      tp/fp/fn {totals[0]}/{totals[1]}/{totals[2]}")
                 fitted = (method != "rules" and name in training) or (method == "ngram" and name == "v5")
                 results.append({"figure": f"{name} all types tp/fp/fn, {method}" + (" (fitted: training data)" if fitted else ""),
@@ -474,10 +515,12 @@ def main() -> None:
     results.append({"figure": f"dev hard negatives that fired anything, rules (of {len(negatives)})", "target": 0, "measured": fired,
                     "unit": "texts", "ok": fired == 0})
     for method in METHODS:
-        for name, subset in (("v7", v7), ("v8", v8)):
+        for name, subset in (("v8", v8), ("v9", v9)):
+            if not subset:
+                continue
             neg = [r for r in subset if not r["labels"]]
             fired = sum(bool(s) for s in classify_many([r["text"] for r in neg], [r["published"] for r in neg], method=method))
-            what = "v7 (development since round 6)" if name == "v7" else "v8-holdout"
+            what = "v8 (development since round 7)" if name == "v8" else "v9-holdout"
             results.append({"figure": f"{what} negatives that fired anything, {method} (of {len(neg)})", "target": None,
                             "measured": fired, "unit": "texts", "ok": True})
     head, weights = intent_model.load_head(), intent_ngram.load_weights()
@@ -536,7 +579,8 @@ def main() -> None:
 
 def _old_rules_on(rows: list[dict], name: str, commit: str, what: str, results: list[dict]) -> None:
     """An older rules version (``commit``) on a set: a round's before figures (``V5_RULES`` = before round 4,
-    ``V6_RULES`` = round 4's rules, before round 5, ``V7_RULES`` = round 5's rules, before round 6)."""
+    ``V6_RULES`` = round 4's rules, before round 5, ``V7_RULES`` = round 5's rules, before round 6,
+    ``V8_RULES`` = round 6's rules, before round 7)."""
     old = intent_model._rules_at(commit)
     tag = f"{name}/rules@{commit[:7]}"
     totals = [0, 0, 0]
