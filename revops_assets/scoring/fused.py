@@ -19,14 +19,14 @@ loading the Dagster definitions never pays for it; kernels are compiled once and
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Collection, Mapping
+from typing import Any, Mapping
 
 import numba
 import numpy as np
 import pandas as pd
 
 from revops_assets.scoring.intent_score import DEFAULT_WEIGHTS, _as_of_ts, _naive_ns, _positions, _type_codes
-from revops_assets.scoring.lead_model import DEFAULT_THRESHOLDS, PRIORITY, _column, icp_filter
+from revops_assets.scoring.lead_model import DEFAULT_THRESHOLDS, PRIORITY, _column, _membership, icp_filter
 
 _NAT = np.iinfo(np.int64).min
 
@@ -98,17 +98,6 @@ def _accounts(score, ind_in, ind_code, use_ind, reg_in, reg_code, use_reg, emp, 
         level[k] = np.int8(pr >= th_medium) + np.int8((pr >= th_high) & f)
 
 
-def _membership(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(in ``allowed`` per distinct value + a final False for unknown, each row's code; -1 unknown),
-    normalised as ``lead_model._in_set`` does."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    allowed_l = {a.lower() for a in allowed}
-    return np.array([str(u).strip().lower() in allowed_l for u in uniques] + [False]), codes
-
-
 def applies(icp: Mapping[str, Any], weights: Mapping[str, float] | None) -> bool:
     """Whether the compiled path is exact for this ICP and these weights (None: the defaults)."""
     rng = icp.get("employee_range")
@@ -153,8 +142,8 @@ def rank_accounts(accounts: pd.DataFrame, signals: pd.DataFrame, icp: Mapping[st
     lo, hi = (float(v) for v in icp["employee_range"])
     emp_min = icp.get("employee_min", lo)
     emp_max = icp.get("employee_max", hi)
-    ind_in, ind_code = _membership(_column(accounts, "industry", pd.NA), icp.get("industries") or [])
-    reg_in, reg_code = _membership(_column(accounts, "region", pd.NA), icp.get("regions") or [])
+    ind_in, ind_code, _ = _membership(_column(accounts, "industry", pd.NA), icp.get("industries") or [])
+    reg_in, reg_code, _ = _membership(_column(accounts, "region", pd.NA), icp.get("regions") or [])
     emp = pd.to_numeric(_column(accounts, "employee_count", np.nan), errors="coerce").to_numpy(dtype="float64")
     # title criteria judge people (icp_filter's text rules): computed there, the rest here
     by_title = bool(icp.get("titles") or icp.get("seniority")) and "title" in accounts

@@ -224,17 +224,23 @@ def icp_filter(accounts: pd.DataFrame, icp: Mapping[str, Any], with_reasons: boo
     return pd.Series(fit, index=idx, name="icp_fit"), pd.Series(reasons, index=idx, name="icp_reasons", dtype=object)
 
 
-def _in_set(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(membership per row, value codes, normalized distinct values + "unknown"); the
-    normalization runs on distinct values only (a categorical's own codes, or repeated strings)."""
+def _membership(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(in ``allowed`` per distinct value + a final False for unknown, each row's code with -1 for
+    unknown, normalized distinct values + "unknown"); the normalization runs on distinct values only
+    (a categorical's own codes, or repeated strings)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     norm = [str(u).strip().lower() for u in uniques] + ["unknown"]
     allowed_l = {a.lower() for a in allowed}
-    ok_u = np.array([v in allowed_l for v in norm[:-1]] + [False])
-    codes = np.where(codes < 0, len(uniques), codes)
+    return np.array([v in allowed_l for v in norm[:-1]] + [False]), codes, norm
+
+
+def _in_set(values: pd.Series, allowed: Collection[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(membership per row, value codes with unknown as the last, normalized distinct values + "unknown")."""
+    ok_u, codes, norm = _membership(values, allowed)
+    codes = np.where(codes < 0, len(norm) - 1, codes.astype(np.int64, copy=False))
     return ok_u[codes], codes, norm
 
 
